@@ -1,0 +1,355 @@
+# Settings: every user setting by its spec name, unit, default, range and step, validated in one place.
+# Spec: battery-monitor.md §1 (table and rules), §7 (nominal voltage side effects), §0.2 (exact decimals).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+# Kinds of setting.
+NUM = const(0)      # exact decimal, stored as an integer in units of its step
+ENUM = const(1)     # one of a list of words (or numbers), stored as the index or the number
+TEXT = const(2)     # printable ASCII, stored as str
+KEY = const(3)      # 16 bytes, shown as 32 lowercase hex characters; secret
+LINKED = const(4)   # "linked" (stored -1) or an exact decimal
+
+# name, kind, unit, default (stored), low, high, decimals, choices
+# For ENUM the choices are the words; the stored value is the index, except nominal_voltage (see _ENUM_VALUES).
+TABLE = (
+    ("capacity", NUM, "Ah", 200, 1, 9999, 0, None),
+    ("charged_voltage", NUM, "V", 132, 0, 950, 1, None),
+    ("tail_current", NUM, "%", 40, 5, 100, 1, None),
+    ("charged_detection_time", NUM, "min", 3, 1, 50, 0, None),
+    ("peukert_exponent", NUM, "", 125, 100, 150, 2, None),
+    ("charge_efficiency", NUM, "%", 95, 50, 100, 0, None),
+    ("current_threshold", NUM, "A", 10, 0, 200, 2, None),
+    ("ttg_averaging", NUM, "min", 3, 0, 12, 0, None),
+    ("discharge_floor", NUM, "%", 500, 0, 990, 1, None),
+    ("start_synchronized", ENUM, "", 1, 0, 1, 0, ("off", "on")),
+    ("shunt_rating_a", NUM, "A", 500, 1, 9999, 0, None),
+    ("shunt_rating_mv", NUM, "mV", 50, 10, 100, 0, None),
+    ("current_invert", ENUM, "", 0, 0, 1, 0, ("off", "on")),
+    ("voltage_divider", NUM, "", 1000, 900, 20000, 3, None),
+    ("ina226_timing", ENUM, "", 0, 0, 1, 0, ("standard", "pulsed")),
+    ("nominal_voltage", ENUM, "V", 0, 0, 48, 0, ("auto", "12", "24", "36", "48")),
+    ("sync_mode", ENUM, "", 0, 0, 1, 0, ("victron", "strict")),
+    ("peukert_mode", ENUM, "", 0, 0, 1, 0, ("victron", "above_c20")),
+    ("alarm_low_voltage_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_voltage_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_low_soc_set", NUM, "%", 0, 0, 990, 1, None),
+    ("alarm_low_soc_clear", NUM, "%", 0, 0, 990, 1, None),
+    ("relay_mode", ENUM, "", 0, 0, 2, 0, ("default", "charge", "remote")),
+    ("relay_invert", ENUM, "", 0, 0, 1, 0, ("off", "on")),
+    ("relay_low_soc", LINKED, "%", -1, 0, 990, 1, None),
+    ("relay_clear_soc", NUM, "%", 900, 0, 990, 1, None),
+    ("relay_min_closed", NUM, "min", 0, 0, 500, 0, None),
+    ("relay_off_delay", NUM, "min", 0, 0, 500, 0, None),
+    ("relay_low_voltage_set", NUM, "V", 0, 0, 950, 1, None),
+    ("relay_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("relay_high_voltage_set", NUM, "V", 0, 0, 950, 1, None),
+    ("relay_high_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("device_name", TEXT, "", "", 0, 32, 0, None),
+    ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
+    ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
+)
+
+# Settings kept by restore_defaults (§1 rules).
+KEPT_BY_RESTORE = ("shunt_rating_a", "shunt_rating_mv", "current_invert", "voltage_divider", "ina226_timing",
+                   "device_name", "instant_readout_key")
+SECRET = ("instant_readout_key",)
+SCHEMA_VERSION = const(1)
+
+_INDEX = {}
+for _i, _row in enumerate(TABLE):
+    _INDEX[_row[0]] = _i
+NAMES = tuple(r[0] for r in TABLE)
+
+_POW10 = (1, 10, 100, 1000)
+
+
+def row(name):
+    """The table row of a setting; ValueError naming the allowed names if it does not exist."""
+    i = _INDEX.get(name)
+    if i is None:
+        raise ValueError("unknown setting %r: see 'list' for the names" % (name,))
+    return TABLE[i]
+
+
+def fmt_fixed(value, decimals):
+    """An integer in units of 10^-decimals as an exact decimal string: (132, 1) -> '13.2'."""
+    if decimals == 0:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    q, r = divmod(abs(value), _POW10[decimals])
+    s = str(r)
+    return sign + str(q) + "." + "0" * (decimals - len(s)) + s
+
+
+def parse_fixed(text, decimals):
+    """Parse an exact decimal into an integer of 10^-decimals units, or return None if it is not one
+    (malformed, or finer than the step). No float is ever formed: 'nan', 'inf' and '1e3' are not numbers here."""
+    s = text.strip()
+    neg = False
+    if s[:1] in ("-", "+"):
+        neg = s[0] == "-"
+        s = s[1:]
+    if not s:
+        return None
+    dot = s.find(".")
+    whole, frac = (s, "") if dot < 0 else (s[:dot], s[dot + 1:])
+    if whole and not _digits(whole):
+        return None
+    if frac and not _digits(frac):
+        return None
+    if not whole and not frac:
+        return None
+    # Trailing zeros beyond the step are exact; any other digit there is off the grid.
+    extra = frac[decimals:]
+    for c in extra:
+        if c != "0":
+            return None
+    frac = frac[:decimals]
+    v = int(whole or "0") * _POW10[decimals] + (int(frac) * _POW10[decimals - len(frac)] if frac else 0)
+    return -v if neg else v
+
+
+def _digits(s):
+    if len(s) > 12:
+        return False
+    for c in s:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
+def describe_range(r):
+    """'1..9999 Ah' style text for error messages and the `list` command."""
+    name, kind, unit, default, lo, hi, dec, choices = r
+    u = (" " + unit) if unit else ""
+    if kind == NUM:
+        return "%s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
+    if kind == LINKED:
+        return "linked, or %s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
+    if kind == ENUM:
+        return "|".join(choices) + u
+    if kind == TEXT:
+        return "0..%d printable ASCII characters" % hi
+    return "32 hex characters (16 bytes)"
+
+
+def _enum_value(name, index):
+    return int(TABLE[_INDEX[name]][7][index]) if name == "nominal_voltage" and index else index
+
+
+def _enum_index(r, value):
+    if r[0] == "nominal_voltage":
+        return 0 if value == 0 else r[7].index(str(value))
+    return value
+
+
+def parse(name, text):
+    """Validate a user's text for a setting and return its stored value, or raise ValueError that names the
+    setting, the value given and what is allowed. Pure: changes nothing."""
+    r = row(name)
+    kind = r[1]
+    if not isinstance(text, str):
+        raise ValueError("%s: value must be text" % name)
+    t = text.strip()
+    if kind == ENUM:
+        tl = t.lower()
+        for i, c in enumerate(r[7]):
+            if tl == c:
+                return _enum_value(name, i)
+        raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+    if kind == TEXT:
+        t = text  # a name may hold inner and outer spaces; only the console strips the line ends
+        if len(t) > r[5] or not all(0x20 <= ord(c) < 0x7F for c in t):
+            raise ValueError("%s: must be %s" % (name, describe_range(r)))
+        return t
+    if kind == KEY:
+        return parse_key(t)
+    if kind == LINKED and t.lower() == "linked":
+        return -1
+    v = parse_fixed(t, r[6])
+    if v is None or v < r[4] or v > r[5]:
+        raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+    return v
+
+
+def parse_key(t):
+    if len(t) != 32:
+        raise ValueError("instant_readout_key: must be 32 hex characters (16 bytes)")
+    out = bytearray(16)
+    for i in range(16):
+        hi = _hexval(t[2 * i])
+        lo = _hexval(t[2 * i + 1])
+        if hi < 0 or lo < 0:
+            raise ValueError("instant_readout_key: must be 32 hex characters (16 bytes)")
+        out[i] = hi * 16 + lo
+    return bytes(out)
+
+
+def _hexval(c):
+    o = ord(c)
+    if 48 <= o <= 57:
+        return o - 48
+    o |= 0x20
+    if 97 <= o <= 102:
+        return o - 87
+    return -1
+
+
+def _show(t):
+    # Echo at most a short, printable piece of a bad value in an error message.
+    s = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in t[:20])
+    return repr(s)
+
+
+def check_stored(name, value):
+    """Validate a stored-unit value (from HEX or a settings file); ValueError if it is not allowed."""
+    r = row(name)
+    kind = r[1]
+    if kind == NUM or kind == LINKED:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("%s: must be an integer in stored units" % name)
+        if kind == LINKED and value == -1:
+            return value
+        if value < r[4] or value > r[5]:
+            raise ValueError("%s %s: must be %s" % (name, fmt_fixed(value, r[6]) if isinstance(value, int) else
+                                                    value, describe_range(r)))
+        return value
+    if kind == ENUM:
+        if not isinstance(value, int):
+            raise ValueError("%s: must be %s" % (name, describe_range(r)))
+        try:
+            _enum_index(r, value)
+        except ValueError:
+            raise ValueError("%s %s: must be %s" % (name, value, describe_range(r)))
+        if r[0] != "nominal_voltage" and not 0 <= value < len(r[7]):
+            raise ValueError("%s %s: must be %s" % (name, value, describe_range(r)))
+        return value
+    if kind == TEXT:
+        if not isinstance(value, str):
+            raise ValueError("%s: must be text" % name)
+        return parse(name, value)
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 16:
+        raise ValueError("instant_readout_key: must be 16 bytes")
+    return bytes(value)
+
+
+class Settings:
+    """The live settings. `values[name]` is the stored integer (or str/bytes). Every change goes through
+    `set`/`set_stored`, which validate first and change nothing on error, then tell the listeners."""
+
+    def __init__(self):
+        self.values = {}
+        self.charged_voltage_user_set = 0
+        self._listeners = []
+        for r in TABLE:
+            self.values[r[0]] = r[3]
+
+    def add_listener(self, fn):
+        """fn(name, user) is called after a stored value changed (name None: many changed at once; user False:
+        the firmware's own write, e.g. nominal-voltage detection)."""
+        self._listeners.append(fn)
+
+    def _changed(self, name, user=True):
+        for fn in self._listeners:
+            fn(name, user)
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    def get(self, name):
+        return self.values[row(name)[0]]
+
+    def format(self, name):
+        """The user-facing text of a setting's current value (the key only as hex; the caller guards access)."""
+        r = row(name)
+        v = self.values[name]
+        kind = r[1]
+        if kind == NUM:
+            return fmt_fixed(v, r[6])
+        if kind == LINKED:
+            if v < 0:
+                return fmt_fixed(self.values["discharge_floor"], r[6]) + " (linked)"
+            return fmt_fixed(v, r[6]) + " (unlinked)"
+        if kind == ENUM:
+            return r[7][_enum_index(r, v)]
+        if kind == TEXT:
+            return v
+        return "".join("%02x" % b for b in v)
+
+    def set(self, name, text, user=True):
+        """Parse, validate and store a user's text value. Returns True if the stored value changed."""
+        return self.set_stored(name, parse(name, text), user)
+
+    def set_stored(self, name, value, user=True):
+        """Store an already stored-unit value after validation. Returns True if anything changed.
+        `user` False is for the firmware's own writes (nominal auto-detection), which do not mark
+        charged_voltage as user-set."""
+        value = check_stored(name, value)
+        changed = False
+        if name == "charged_voltage" and user:
+            if not self.charged_voltage_user_set:
+                self.charged_voltage_user_set = 1
+                changed = True
+        if name == "nominal_voltage" and value and not self.charged_voltage_user_set:
+            # §7: a fixed nominal voltage sets the table's charged voltage (1.1·N) unless the user set one.
+            cv = 11 * value
+            if self.values["charged_voltage"] != cv:
+                self.values["charged_voltage"] = cv
+                changed = True
+        if self.values[name] != value:
+            self.values[name] = value
+            changed = True
+        if changed:
+            self._changed(name, user)
+        return changed
+
+    def restore_defaults(self):
+        """§1: reset everything but the installation settings, device_name and the key. Returns True if
+        anything changed."""
+        changed = bool(self.charged_voltage_user_set)
+        self.charged_voltage_user_set = 0
+        for r in TABLE:
+            if r[0] in KEPT_BY_RESTORE:
+                continue
+            if self.values[r[0]] != r[3]:
+                self.values[r[0]] = r[3]
+                changed = True
+        if changed:
+            self._changed(None)
+        return changed
+
+    def to_dict(self):
+        """The settings file's content (§14.1): stored integer units, text for the name and the key."""
+        d = {}
+        for r in TABLE:
+            v = self.values[r[0]]
+            d[r[0]] = "".join("%02x" % b for b in v) if r[1] == KEY else v
+        return {"schema": SCHEMA_VERSION, "values": d, "charged_voltage_user_set": self.charged_voltage_user_set}
+
+    def load_dict(self, d):
+        """Apply a settings file's content. All or nothing: a bad file raises ValueError and changes nothing.
+        Unknown names are ignored (a newer file), missing ones keep their defaults."""
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA_VERSION or not isinstance(d.get("values"), dict):
+            raise ValueError("settings file: wrong schema")
+        new = {}
+        for name, v in d["values"].items():
+            if name not in _INDEX:
+                continue
+            if TABLE[_INDEX[name]][1] == KEY:
+                if v == "" or v == b"":
+                    new[name] = b""
+                    continue
+                v = parse_key(v) if isinstance(v, str) else v
+            new[name] = check_stored(name, v)
+        flag = d.get("charged_voltage_user_set", 0)
+        if flag not in (0, 1):
+            raise ValueError("settings file: bad charged_voltage_user_set")
+        self.values.update(new)
+        self.charged_voltage_user_set = flag
+        self._changed(None)

@@ -1,0 +1,8 @@
+# pytest set-up: the firmware and the dual-runtime test helpers are importable the way the board imports them.
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for p in (ROOT / "firmware", ROOT / "host_tests" / "core", ROOT / "tools"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
