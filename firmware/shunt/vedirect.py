@@ -203,3 +203,46 @@ def base36_serial(mac):
         out[i] = digits[v % 36]
         v //= 36
     return bytes(out)
+
+
+TEXT_HOLD_MS = const(1000)    # VD §5.5 / U6: no new cycle until 1000 ms without a valid HEX frame
+PERIOD_MS = const(1000)       # VD §3.7: one A+B cycle every 1000 ms, start to start
+
+
+class TextSchedule:
+    """When to start a text cycle (VD §3.7, §5). Fed measured intervals, never reads a clock.
+
+    A cycle is A+B written in one piece, so it always completes and a HEX reply written at any other moment
+    lands on a block boundary (§5.1). `hex_frames(n)` restarts the hold; `hold_ms` 0 gives the MPPT ≥ 1.53
+    behaviour (no pause)."""
+
+    def __init__(self, period_ms=PERIOD_MS, hold_ms=TEXT_HOLD_MS):
+        self.period_ms = period_ms
+        self.hold_ms = hold_ms
+        self._since_cycle = period_ms   # the first cycle is due at once
+        self._since_hex = hold_ms
+
+    def elapse(self, dt_ms):
+        t = self._since_cycle + dt_ms
+        self._since_cycle = t if t < 4 * self.period_ms else 4 * self.period_ms
+        t = self._since_hex + dt_ms
+        self._since_hex = t if t < self.hold_ms else self.hold_ms
+
+    def hex_frames(self, n):
+        if n:
+            self._since_hex = 0
+
+    def due(self):
+        return self._since_cycle >= self.period_ms and self._since_hex >= self.hold_ms
+
+    def sent(self):
+        # Start to start: keep the phase, but never send bursts to catch up after a hold or a stall.
+        t = self._since_cycle - self.period_ms
+        self._since_cycle = t if t < self.period_ms else 0
+
+    def wait_ms(self):
+        """Milliseconds until a cycle can be due (0 if it is due now)."""
+        a = self.period_ms - self._since_cycle
+        b = self.hold_ms - self._since_hex
+        a = a if a > b else b
+        return a if a > 0 else 0
