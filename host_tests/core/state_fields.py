@@ -1,0 +1,34 @@
+# The state record's field list for the persistence tests: shunt.monitor.STATE_FIELDS when the monitor imports,
+# else the layout of format version 1 as agreed with the monitor (BM §14.1), kept here as the reference.
+
+V1_FIELDS = (
+    ("op_time_s", "I"), ("ce_mah", "i"), ("ce_rem", "I"), ("qp_mah", "I"), ("qp_rem_cu", "I"), ("qp_frac", "H"),
+    ("synchronized", "B"), ("sync_timer_ms", "I"), ("a_mah", "I"), ("a_rem", "I"), ("h4_armed", "B"),
+    ("h5_armed", "B"), ("below90", "B"), ("h78_valid", "B"), ("relay_remote", "B"), ("last_sync_kind", "B"),
+    ("last_sync_s", "I"), ("last_sync_soc", "H"), ("last_sync_i_ma", "i"), ("last_set_soc_s", "I"),
+    ("last_set_soc", "h"), ("near_miss_ms", "I"), ("near_miss_term", "B"), ("near_miss_s", "I"),
+    ("max_v_current_ok_mv", "i"), ("min_i_voltage_ok_ma", "i"), ("tp_mah", "I"), ("tp_rem", "I"), ("h1", "i"),
+    ("h2", "i"), ("h4", "I"), ("h5", "I"), ("h10", "I"), ("h11", "I"), ("h12", "I"), ("h6_mah", "I"),
+    ("h6_rem", "I"), ("h7", "i"), ("h8", "i"), ("h9_ref_s", "I"), ("depth_sum", "q"), ("cycle_min", "i"),
+    ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
+    ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
+)
+
+try:
+    from shunt.monitor import STATE_FIELDS as FIELDS
+    HAVE_MONITOR = True
+except ImportError:  # the monitor (or a module it needs) is not there yet
+    FIELDS = V1_FIELDS
+    HAVE_MONITOR = False
+
+
+def sample_state(k=1):
+    """A state dict with a distinct, in-range value in every field (k varies it)."""
+    from shunt.record import code_range
+    d = {}
+    i = 0
+    for name, code in FIELDS:
+        lo, hi = code_range(code)
+        d[name] = lo + (k * 7919 + i * 104729) % (hi - lo + 1)
+        i += 1
+    return d
