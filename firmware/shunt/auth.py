@@ -1,0 +1,223 @@
+# Console authentication: challenge-response with HMAC-SHA256, replay protection, lockout with back-off.
+# Spec: battery-monitor.md §1 (changes need an authenticated session), platform.md §3.4 (no reliance on pairing).
+#
+# Protocol (the console carries it, see shunt.console):
+#   device -> client: a fresh 16-byte random nonce (32 hex characters)
+#   client -> device: HMAC-SHA256(key, nonce bytes) (64 hex characters)
+# `key` is the 32-byte secret, or, on a fresh device without one, the ASCII bytes of the one-time setup code.
+# On success both sides also know a 32-byte pad HMAC-SHA256(key, b"passwd" + nonce); `passwd` sends the new
+# secret XOR that pad, so the secret never crosses the link in the clear. Pure: the sha256 constructor and
+# urandom are injected, and time arrives only as elapsed milliseconds through `elapse(dt_ms)`.
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+SECRET_LEN = const(32)
+NONCE_LEN = const(16)
+MAX_FAILURES = const(5)           # failures before the first lockout
+LOCK_BASE_MS = const(30000)       # first lockout; doubles at each further lockout
+LOCK_MAX_MS = const(3600000)      # cap of the back-off
+NONCE_LIFE_MS = const(120000)     # an unanswered challenge expires
+_ISSUED_MAX = const(4)            # outstanding challenges (one per transport is enough)
+_USED_MAX = const(16)             # recently used nonces, refused if ever drawn again
+_BLOCK = const(64)                # SHA-256 block size
+
+
+def hmac_sha256(sha256, key, msg):
+    """RFC 2104 HMAC over an injected sha256 constructor (hashlib.sha256 on both runtimes; MicroPython has no
+    hmac module)."""
+    if len(key) > _BLOCK:
+        key = sha256(key).digest()
+    k = bytearray(_BLOCK)
+    k[:len(key)] = key
+    inner = bytearray(_BLOCK)
+    outer = bytearray(_BLOCK)
+    for i in range(_BLOCK):
+        inner[i] = k[i] ^ 0x36
+        outer[i] = k[i] ^ 0x5C
+    h = sha256(bytes(inner))
+    h.update(msg)
+    o = sha256(bytes(outer))
+    o.update(h.digest())
+    return o.digest()
+
+
+def equal(a, b):
+    """Constant-time comparison of two byte strings (time depends only on the length)."""
+    if len(a) != len(b):
+        return False
+    d = 0
+    for i in range(len(a)):
+        d |= a[i] ^ b[i]
+    return d == 0
+
+
+def from_hex(text, n):
+    """`n` bytes from exactly 2n hex characters, or None."""
+    if not isinstance(text, str) or len(text) != 2 * n:
+        return None
+    out = bytearray(n)
+    for i in range(n):
+        hi = _hexval(text[2 * i])
+        lo = _hexval(text[2 * i + 1])
+        if hi < 0 or lo < 0:
+            return None
+        out[i] = hi * 16 + lo
+    return bytes(out)
+
+
+def to_hex(b):
+    return "".join("%02x" % x for x in b)
+
+
+def _hexval(c):
+    o = ord(c)
+    if 48 <= o <= 57:
+        return o - 48
+    o |= 0x20
+    if 97 <= o <= 102:
+        return o - 87
+    return -1
+
+
+class Auth:
+    """Shared by every console of the device, so failures and lockouts count across transports and
+    reconnects. A session (authenticated or not) lives in the Console, not here."""
+
+    def __init__(self, sha256, urandom, secret_hex=""):
+        self._sha256 = sha256
+        self._urandom = urandom
+        self._secret = None
+        self._setup = None          # one-time setup code (bytes of its ASCII text) while there is no secret
+        self._issued = []           # [nonce, age_ms]
+        self._used = []
+        self.failures = 0           # consecutive failures since the last success
+        self.lockouts = 0           # lockouts since the last success (drives the back-off)
+        self.lock_ms = 0            # time left in the current lockout
+        if secret_hex:
+            self.load_secret_hex(secret_hex)
+
+    # --- the secret -------------------------------------------------------------------------------
+    def has_secret(self):
+        return self._secret is not None
+
+    def load_secret_hex(self, text):
+        """Install a stored secret (storage format: 64 hex characters of the 32-byte secret); '' removes it."""
+        if text == "" or text is None:
+            self._secret = None
+            return
+        b = from_hex(text.strip() if isinstance(text, str) else text, SECRET_LEN)
+        if b is None:
+            raise ValueError("secret: must be 64 hex characters (32 bytes)")
+        self.set_secret(b)
+
+    def set_secret(self, raw):
+        if not isinstance(raw, (bytes, bytearray)) or len(raw) != SECRET_LEN:
+            raise ValueError("secret: must be 32 bytes")
+        self._secret = bytes(raw)
+        self._setup = None
+
+    def secret_hex(self):
+        """The storage text of the secret ('' if none). For the app's secret file only: never print it."""
+        return to_hex(self._secret) if self._secret is not None else ""
+
+    def setup_code(self):
+        """The one-time setup code of a device without a secret (the app prints it on the USB console at
+        start-up). None once a secret exists. It is valid for one successful authentication."""
+        if self._secret is not None:
+            return None
+        if self._setup is None:
+            self._setup = to_hex(self._urandom(8)).encode()
+        return self._setup.decode()
+
+    def has_key(self):
+        return self._secret is not None or self._setup is not None
+
+    # --- time --------------------------------------------------------------------------------------
+    def elapse(self, dt_ms):
+        """Advance the lockout and the challenges' ages by a measured interval."""
+        if dt_ms <= 0:
+            return
+        if self.lock_ms:
+            self.lock_ms = self.lock_ms - dt_ms if self.lock_ms > dt_ms else 0
+        keep = []
+        for e in self._issued:
+            e[1] += dt_ms
+            if e[1] < NONCE_LIFE_MS:
+                keep.append(e)
+        self._issued = keep
+
+    def locked(self):
+        return self.lock_ms > 0
+
+    def tries_left(self):
+        """Answers left before the next lockout."""
+        return MAX_FAILURES - self.failures if self.failures < MAX_FAILURES else 1
+
+    # --- challenge and answer ------------------------------------------------------------------------
+    def challenge(self):
+        """A fresh nonce (bytes), or None while locked or when there is no key to authenticate against."""
+        if self.lock_ms or not self.has_key():
+            return None
+        while True:
+            n = bytes(self._urandom(NONCE_LEN))
+            if n not in self._used and not self._is_issued(n):
+                break
+        self._issued.append([n, 0])
+        if len(self._issued) > _ISSUED_MAX:
+            self._issued.pop(0)
+        return n
+
+    def _is_issued(self, n):
+        for e in self._issued:
+            if e[0] == n:
+                return True
+        return False
+
+    def verify(self, nonce, answer):
+        """Check `answer` (bytes) for `nonce`. Each nonce is good for one answer, right or wrong, so a replayed
+        answer fails. Returns the 32-byte passwd pad on success, None on failure (counted) or while locked
+        (not counted)."""
+        if self.lock_ms:
+            return None
+        if nonce is None or not self._is_issued(nonce):
+            self._fail()
+            return None
+        self._issued = [e for e in self._issued if e[0] != nonce]
+        self._used.append(nonce)
+        if len(self._used) > _USED_MAX:
+            self._used.pop(0)
+        key = self._secret if self._secret is not None else self._setup
+        if key is None:
+            self._fail()
+            return None
+        expect = hmac_sha256(self._sha256, key, nonce)
+        if not isinstance(answer, (bytes, bytearray)) or not equal(expect, answer):
+            self._fail()
+            return None
+        self.failures = 0
+        self.lockouts = 0
+        if self._secret is None:
+            self._setup = None  # one-time: the setup code is spent by its first successful use
+        return hmac_sha256(self._sha256, key, b"passwd" + nonce)
+
+    def _fail(self):
+        self.failures += 1
+        if self.failures >= MAX_FAILURES:
+            # The first lockout after 5 failures; after it expires every further failure locks again with the
+            # time doubled, up to the cap.
+            ms = LOCK_BASE_MS
+            for _ in range(self.lockouts):
+                ms *= 2
+                if ms >= LOCK_MAX_MS:
+                    ms = LOCK_MAX_MS
+                    break
+            self.lock_ms = ms
+            self.lockouts += 1
+            self._issued = []
+
+    def unmask(self, pad, masked):
+        """The new secret from a `passwd` value (new secret XOR pad)."""
+        return bytes(masked[i] ^ pad[i] for i in range(SECRET_LEN))

@@ -1,0 +1,635 @@
+# The configuration console: a transport-agnostic line protocol over settings, commands and diagnostics.
+# Spec: battery-monitor.md §1 (settings), §12 (commands), §13 (diagnostics); platform.md §3.3 (line protocol).
+#
+# Protocol: one request per line, UTF-8, at most 128 bytes without the line end. Every reply is zero or more
+# data lines followed by exactly one final line, `OK ...` or `ERR CODE message`, each ended by "\n". Data lines
+# are `key=value[ unit][ (note)]`. Command words and setting names are case-insensitive. Reading is open;
+# anything that changes state needs an authenticated session (`auth`, shunt.auth). On any error nothing changes.
+#
+# Error codes: EMPTY (blank line), TOOLONG (> 128 bytes), ENCODING (not UTF-8, or control bytes), UNKNOWN
+# (no such command), ARGS (wrong number of words), NAME (no such setting), VALUE (bad or out-of-range value),
+# AUTH (needs authentication, or a wrong answer), LOCKED (too many failures: wait), NOSECRET (nothing to
+# authenticate against), STATE (not allowed now, e.g. relay outside remote mode), STORAGE (a save failed),
+# INTERNAL (a bug: reported, never raised).
+#
+# The device object (the app on the board, a fake in tests) provides:
+#   settings             shunt.settings.Settings
+#   monitor              shunt.monitor.Monitor (attributes of docs/core-interface.md; missing ones show as ---)
+#   persist_settings()   write settings.json now (§14); OSError on failure
+#   save_state()         write the state record now (§14.2 "immediate"); OSError on failure
+#   restart()            reset the MCU once this reply has been sent (the app defers it)
+#   zero_current()       run the §12.2 measurement and return offset_nV; ValueError with the reason if rejected
+#   zero_current_async() optional: the same as a coroutine (board); used by handle_line_async
+#   urandom(n)           n random bytes (instant_readout_rekey)
+#   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
+#   current_offset_nv    optional: the zero-current offset in force (status)
+from shunt import settings as _st
+from shunt import auth as _auth
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+MAX_LINE = const(128)
+
+_OPEN = const(0)
+_AUTH = const(1)
+
+# command: (min words after the command, max, needs auth, usage)
+_COMMANDS = {
+    "help": (0, 1, _OPEN, "help [command]: this list, or one command's usage"),
+    "list": (0, 0, _OPEN, "list: every setting with value, unit, range and default"),
+    "get": (1, 1, _OPEN, "get <name>: one setting"),
+    "set": (2, 99, _AUTH, "set <name> <value>: change a setting (validated, saved, then acknowledged)"),
+    "status": (0, 0, _OPEN, "status: measurements, SOC, alarms, relay, warnings, sync summary"),
+    "sync_status": (0, 0, _OPEN, "sync_status: every term of the sync condition (BM 13.1)"),
+    "warnings": (0, 0, _OPEN, "warnings: active warnings (BM 13.2)"),
+    "history": (0, 0, _OPEN, "history: H1..H18 (BM 9)"),
+    "synchronize": (0, 0, _AUTH, "synchronize: manual sync to 100 % (BM 4.3)"),
+    "set_soc": (1, 1, _AUTH, "set_soc <0.00..100.00>: set the state of charge in % (BM 4.4)"),
+    "zero_current": (0, 0, _AUTH, "zero_current: 10 s zero-current calibration, loads and chargers off (BM 12.2)"),
+    "clear_history": (0, 0, _AUTH, "clear_history: reset H1..H18 (BM 9)"),
+    "restore_defaults": (0, 0, _AUTH, "restore_defaults: settings to defaults, installation settings kept (BM 1)"),
+    "restart": (0, 0, _AUTH, "restart: save the state, then reset"),
+    "save": (0, 0, _AUTH, "save: save the state now"),
+    "relay": (1, 1, _AUTH, "relay on|off: remote relay command (relay_mode remote only)"),
+    "instant_readout_rekey": (0, 0, _AUTH, "instant_readout_rekey: draw a new instant_readout_key"),
+    "auth": (0, 1, _OPEN, "auth: get a nonce; auth <64 hex>: answer HMAC-SHA256(secret, nonce)"),
+    "logout": (0, 0, _OPEN, "logout: end the authenticated session"),
+    "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
+}
+_ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
+          "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
+          "instant_readout_rekey", "auth", "logout", "passwd")
+
+# BM §9: H1..H18, name and unit as sent in the text protocol.
+_HIST = (
+    None,
+    ("deepest discharge", "mAh"), ("last discharge", "mAh"), ("average discharge", "mAh"),
+    ("charge cycles", ""), ("full discharges", ""), ("cumulative Ah drawn", "mAh"),
+    ("min voltage", "mV"), ("max voltage", "mV"), ("time since last full charge", "s"),
+    ("automatic syncs", ""), ("low voltage alarms", ""), ("high voltage alarms", ""),
+    ("low aux voltage alarms", ""), ("high aux voltage alarms", ""), ("min aux voltage", "mV"),
+    ("max aux voltage", "mV"), ("discharged energy", "0.01kWh"), ("charged energy", "0.01kWh"),
+)
+
+# BM §13.2 short names, used only when the monitor has no warning_list().
+_WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest voltage",
+         "current direction likely inverted", "no sync for 30 days", "not synchronised", "state restored",
+         "current over range", "voltage over range", "storage", "early sync", "measurement outage",
+         "sensor fault")
+
+# BM §13.1 field order for sync_status; the monitor's other keys follow, sorted.
+_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "current_ok", "accepted_ok", "timer",
+               "last_sync", "last_set_soc", "near_miss", "max_v_current_ok", "min_i_voltage_ok", "throughput")
+
+# Key suffix -> (unit, decimals of the shown value): how sync_status values get their units.
+_SUFFIX = (("_cpct", "%", 2), ("_permille", "%", 1), ("_mah", "mAh", 0), ("_mv", "mV", 0), ("_ma", "mA", 0),
+           ("_ms", "ms", 0), ("_s", "s", 0))
+
+
+class _Err(Exception):
+    def __init__(self, code, msg):
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+
+
+def _ok(lines, final):
+    lines.append("OK " + final if final else "OK")
+    return "\n".join(lines) + "\n"
+
+
+def _err(code, msg):
+    return "ERR %s %s\n" % (code, msg)
+
+
+def _show(t):
+    # A bad word echoed in a message: short and printable only, never the raw input.
+    s = "".join(c if 0x20 < ord(c) < 0x7F else "?" for c in t[:24])
+    return "'" + s + ("...'" if len(t) > 24 else "'")
+
+
+def quote(text):
+    """device_name as a quoted string: readable, and parseable even with spaces or ';' in it."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def unquote(text):
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        out = []
+        esc = False
+        for c in text[1:-1]:
+            if esc:
+                out.append(c)
+                esc = False
+            elif c == "\\":
+                esc = True
+            else:
+                out.append(c)
+        return "".join(out)
+    return text
+
+
+class Console:
+    """One per transport (USB, BLE, TCP). The session (authenticated or not) belongs to it; the Auth object,
+    with its failure count and lockout, is shared by all of them."""
+
+    def __init__(self, device, auth):
+        self.device = device
+        self.auth = auth
+        self.authenticated = False
+        self._nonce = None
+        self._pad = None
+
+    # --- session -----------------------------------------------------------------------------------
+    def disconnect(self):
+        """The transport lost its peer: the session ends (BLE disconnect, TCP close)."""
+        self.authenticated = False
+        self._nonce = None
+        self._pad = None
+
+    def tick(self, dt_ms):
+        """Measured elapsed time, for the lockout back-off and the challenge lifetime."""
+        self.auth.elapse(dt_ms)
+
+    # --- entry points --------------------------------------------------------------------------------
+    def handle_line(self, line):
+        """One request line (bytes or str, with or without its line end) -> the whole reply text."""
+        try:
+            r = self._prepare(line)
+            if isinstance(r, str):
+                return r
+            return self._dispatch(r[0], r[1], r[2])
+        except _Err as e:
+            return _err(e.code, e.msg)
+        except Exception as e:  # a bug must not kill the transport task; the tests assert this never shows
+            return _err("INTERNAL", _show(repr(e)))
+
+    async def handle_line_async(self, line):
+        """As handle_line, but `zero_current` awaits device.zero_current_async() when the device has it (the
+        board: the measurement needs the sampling task to keep running for 10 s)."""
+        try:
+            r = self._prepare(line)
+            if isinstance(r, str):
+                return r
+            cmd, text, words = r
+            if cmd == "zero_current" and hasattr(self.device, "zero_current_async"):
+                try:
+                    nv = await self.device.zero_current_async()
+                except ValueError as e:
+                    raise _Err("STATE", "zero_current rejected: %s" % e)
+                return self._zero_reply(nv)
+            return self._dispatch(cmd, text, words)
+        except _Err as e:
+            return _err(e.code, e.msg)
+        except Exception as e:
+            return _err("INTERNAL", _show(repr(e)))
+
+    def _prepare(self, line):
+        if isinstance(line, str):
+            try:
+                raw = line.encode()
+            except Exception:
+                return _err("ENCODING", "line is not valid UTF-8")
+        else:
+            raw = bytes(line)
+        n = len(raw)
+        while n and raw[n - 1] in (10, 13):
+            n -= 1
+        if n > MAX_LINE:
+            return _err("TOOLONG", "line is %d bytes: at most %d" % (n, MAX_LINE))
+        raw = raw[:n]
+        try:
+            text = raw.decode()
+        except Exception:
+            return _err("ENCODING", "line is not valid UTF-8")
+        for i in range(len(text)):
+            o = ord(text[i])
+            if (o < 0x20 and o != 9) or o == 0x7F:
+                return _err("ENCODING", "control byte 0x%02x at character %d: only printable text" % (o, i + 1))
+        text = text.strip()
+        if not text:
+            return _err("EMPTY", "empty line: type 'help' for the commands")
+        words = text.split()
+        cmd = words[0].lower()
+        spec = _COMMANDS.get(cmd)
+        if spec is None:
+            raise _Err("UNKNOWN", "unknown command %s: type 'help' for the commands" % _show(words[0]))
+        n = len(words) - 1
+        if n < spec[0] or n > spec[1]:
+            raise _Err("ARGS", "%s takes %s: usage %s" % (cmd, _arity(spec), spec[3]))
+        if spec[2] == _AUTH:
+            self._need_auth()
+        return cmd, text, words
+
+    def _need_auth(self):
+        if not self.authenticated:
+            raise _Err("AUTH", "changing anything needs an authenticated session: see 'help auth'")
+
+    def _dispatch(self, cmd, text, words):
+        return getattr(self, "_c_" + cmd)(text, words)
+
+    # --- reading -----------------------------------------------------------------------------------
+    def _c_help(self, text, words):
+        if len(words) == 2:
+            spec = _COMMANDS.get(words[1].lower())
+            if spec is None:
+                raise _Err("UNKNOWN", "unknown command %s: type 'help' for the commands" % _show(words[1]))
+            return _ok(["usage=" + spec[3]], words[1].lower())
+        lines = []
+        for c in _ORDER:
+            lines.append(("  " if _COMMANDS[c][2] == _OPEN else "* ") + _COMMANDS[c][3])
+        lines.append("(* needs an authenticated session)")
+        return _ok(lines, "%d commands" % len(_ORDER))
+
+    def _c_list(self, text, words):
+        lines = []
+        for r in _st.TABLE:
+            lines.append("%s=%s; range %s; default %s" % (r[0], self._value_text(r), _st.describe_range(r),
+                                                          _default_text(r)))
+        return _ok(lines, "%d settings" % len(_st.TABLE))
+
+    def _c_get(self, text, words):
+        name = self._name(words[1])
+        r = _st.row(name)
+        if r[1] == _st.KEY and not self.authenticated:
+            raise _Err("AUTH", "%s: needs an authenticated session" % name)
+        return _ok([], "%s=%s" % (name, self._value_text(r)))
+
+    def _value_text(self, r):
+        name, kind, unit = r[0], r[1], r[2]
+        if kind == _st.KEY:
+            return self.device.settings.format(name) if self.authenticated else "(hidden)"
+        v = self.device.settings.format(name)
+        if kind == _st.TEXT:
+            return quote(v)
+        if unit and (kind != _st.ENUM or v[:1].isdigit()):
+            i = v.find(" (")
+            return v + " " + unit if i < 0 else v[:i] + " " + unit + v[i:]
+        return v
+
+    def _name(self, word):
+        name = word.lower()
+        if name not in _st.NAMES:
+            raise _Err("NAME", "unknown setting %s: see 'list' for the names" % _show(word))
+        return name
+
+    def _c_status(self, text, words):
+        m = self.device.monitor
+        sync = _g(m, "synchronized", None)
+        lines = [
+            "V=%s V" % _fix(_g(m, "v_mv", None), 3),
+            "I=%s A" % _fix(_g(m, "i_ma", None), 3),
+            "P=%s W" % _call(m, "power_w"),
+        ]
+        if sync:
+            lines.append("SOC=%s %%" % _fix(_g(m, "soc_cpct", None), 2))
+            lines.append("CE=%s mAh" % _num(_g(m, "ce_mah", None)))
+            ttg = _g(m, "ttg_min", None)
+            lines.append("TTG=-1 min (not discharging)" if ttg == -1 else "TTG=%s min" % _num(ttg))
+        else:
+            lines += ["SOC=--- (not synchronized)", "CE=--- (not synchronized)", "TTG=--- (not synchronized)"]
+        ar = _g(m, "alarm_bits", None)
+        lines.append("synchronized=%s" % _num(sync))
+        lines.append("restored=%s" % _num(_g(m, "restored", None)))
+        lines.append("AR=%s (%s)" % (_num(ar), _alarm_text(ar)))
+        act = _g(m, "relay_active", None)
+        lines.append("relay=%s (energised=%s)" % ("---" if act is None else ("closed" if act else "open"),
+                                                  _num(_g(m, "relay_energised", None))))
+        lines.append("warnings=%s" % (",".join(c for c, t in self._warnings()) or "none"))
+        lines.append("op_time=%s s" % _num(_g(m, "op_time_s", None)))
+        ss = _call(m, "sync_status", None)
+        if isinstance(ss, dict):
+            parts = []
+            for k in ("auto_sync", "voltage_ok", "current_ok", "accepted_ok", "timer"):
+                if k in ss:
+                    parts.append("%s %s" % (k, _brief(ss[k])))
+            lines.append("sync=" + (", ".join(parts) or "---"))
+        off = _g(self.device, "current_offset_nv", None)
+        if off is not None:
+            lines.append("current_offset=%s" % self._offset_text(off))
+        return _ok(lines, "status")
+
+    def _c_sync_status(self, text, words):
+        ss = _call(self.device.monitor, "sync_status", None)
+        if not isinstance(ss, dict):
+            raise _Err("STATE", "sync_status: not available from this monitor")
+        lines = []
+        for k in _SYNC_ORDER:
+            if k in ss:
+                _flatten(lines, k, ss[k])
+        for k in sorted(ss):
+            if k not in _SYNC_ORDER:
+                _flatten(lines, k, ss[k])
+        return _ok(lines, "sync_status")
+
+    def _warnings(self):
+        m = self.device.monitor
+        wl = _call(m, "warning_list", None)
+        if wl is not None:
+            return [(str(c), str(t)) for c, t in wl]
+        mask = _g(m, "warnings", 0) or 0
+        out = []
+        for i in range(len(_WARN)):
+            if mask >> i & 1:
+                out.append(("W%02d" % (i + 1), _WARN[i]))
+        return out
+
+    def _c_warnings(self, text, words):
+        w = self._warnings()
+        return _ok(["%s=%s" % (c, t) for c, t in w], "%d warnings" % len(w))
+
+    def _c_history(self, text, words):
+        h = _g(self.device.monitor, "hist", None)
+        lines = []
+        for i in range(1, 19):
+            v = h[i] if h is not None and i < len(h) else None
+            name, unit = _HIST[i]
+            if unit == "0.01kWh":
+                lines.append("H%d=%s kWh (%s)" % (i, _fix(v, 2), name))
+            else:
+                lines.append("H%d=%s%s (%s)" % (i, _num(v), " " + unit if unit else "", name))
+        return _ok(lines, "history")
+
+    # --- commands that change state -----------------------------------------------------------------------
+    def _c_set(self, text, words):
+        name = self._name(words[1])
+        value = text.split(None, 2)[2]
+        r = _st.row(name)
+        if r[1] == _st.TEXT:
+            value = unquote(value)
+        s = self.device.settings
+        before = s.to_dict()
+        try:
+            changed = s.set(name, value)
+        except ValueError as e:
+            raise _Err("VALUE", str(e))
+        if changed:
+            self._persist_settings(before)
+        shown = "(stored)" if r[1] == _st.KEY else self._value_text(r)
+        return _ok([], "%s=%s%s" % (name, shown, "" if changed else " (unchanged)"))
+
+    def _persist_settings(self, before):
+        try:
+            self.device.persist_settings()
+        except OSError as e:
+            # All or nothing: put the old values back so the reply's "nothing changed" is true.
+            self.device.settings.load_dict(before)
+            raise _Err("STORAGE", "settings not saved (%s): nothing changed" % _show(str(e)))
+
+    def _save_state(self, done):
+        try:
+            self.device.save_state()
+        except OSError as e:
+            raise _Err("STORAGE", "%s, but the state was not saved (%s): it is retried at the next save"
+                       % (done, _show(str(e))))
+
+    def _monitor_call(self, name, *args):
+        fn = getattr(self.device.monitor, name, None)
+        if fn is None:
+            raise _Err("STATE", "%s: not available from this monitor" % name)
+        try:
+            fn(*args)
+        except ValueError as e:
+            raise _Err("STATE", str(e))
+
+    def _c_synchronize(self, text, words):
+        self._monitor_call("synchronize")
+        self._save_state("synchronized")
+        return _ok([], "synchronized: SOC 100.00 %")
+
+    def _c_set_soc(self, text, words):
+        w = words[1]
+        if w.endswith("%"):
+            w = w[:-1]
+        cpct = _st.parse_fixed(w, 2)
+        if cpct is None or cpct < 0 or cpct > 10000:
+            raise _Err("VALUE", "set_soc %s: must be 0.00..100.00 %% in steps of 0.01" % _show(words[1]))
+        self._monitor_call("set_soc", cpct)
+        self._save_state("SOC set")
+        return _ok([], "SOC set to %s %%" % _st.fmt_fixed(cpct, 2))
+
+    def _c_zero_current(self, text, words):
+        try:
+            nv = self.device.zero_current()
+        except ValueError as e:
+            raise _Err("STATE", "zero_current rejected: %s" % e)
+        return self._zero_reply(nv)
+
+    def _zero_reply(self, nv):
+        return _ok([], "zero_current offset=%s" % self._offset_text(nv))
+
+    def _offset_text(self, nv):
+        # BM §12.2: the offset in µV and the current it stands for (I = U / R, R = rating_mV / rating_A).
+        s = self.device.settings
+        ua = _rdiv(nv * s["shunt_rating_a"], s["shunt_rating_mv"])
+        return "%s uV (%s mA)" % (_st.fmt_fixed(_rdiv(nv, 1), 3), _st.fmt_fixed(_rdiv(ua, 1), 3))
+
+    def _c_clear_history(self, text, words):
+        self._monitor_call("clear_history")
+        self._save_state("history cleared")
+        return _ok([], "history cleared")
+
+    def _c_restore_defaults(self, text, words):
+        s = self.device.settings
+        before = s.to_dict()
+        if hasattr(self.device.monitor, "restore_defaults"):
+            self._monitor_call("restore_defaults")
+        else:
+            s.restore_defaults()
+        if s.to_dict() != before:
+            self._persist_settings(before)
+        return _ok([], "defaults restored (installation settings, device_name and key kept)")
+
+    def _c_restart(self, text, words):
+        self._save_state("not restarting")
+        self.device.restart()
+        return _ok([], "restarting")
+
+    def _c_save(self, text, words):
+        self._save_state("not saved")
+        return _ok([], "saved")
+
+    def _c_relay(self, text, words):
+        w = words[1].lower()
+        if w not in ("on", "off"):
+            raise _Err("VALUE", "relay %s: must be on|off" % _show(words[1]))
+        self._monitor_call("relay_remote", 1 if w == "on" else 0)
+        self._save_state("relay " + w)
+        return _ok([], "relay " + w)
+
+    def _c_instant_readout_rekey(self, text, words):
+        s = self.device.settings
+        old = s["instant_readout_key"]
+        while True:
+            key = bytes(self.device.urandom(16))
+            # platform.md §4.3: key[0] must change so old receivers see the key-check byte mismatch.
+            if len(key) == 16 and (not old or key[0] != old[0]):
+                break
+        before = s.to_dict()
+        s.set_stored("instant_readout_key", key)
+        self._persist_settings(before)
+        return _ok([], "instant_readout_key replaced: read it with 'get instant_readout_key'")
+
+    # --- authentication ------------------------------------------------------------------------------
+    def _c_auth(self, text, words):
+        a = self.auth
+        if a.locked():
+            raise _Err("LOCKED", "too many failed answers: try again in %d s" % _ceil_s(a.lock_ms))
+        if len(words) == 1:
+            if not a.has_key():
+                raise _Err("NOSECRET", "no secret is set and the setup code is spent: restart the device and "
+                                       "use the setup code printed on the USB console")
+            n = a.challenge()
+            self._nonce = n
+            return _ok([], "nonce=" + _auth.to_hex(n))
+        nonce = self._nonce
+        self._nonce = None  # one answer per nonce, right or wrong
+        setup = not a.has_secret()
+        pad = a.verify(nonce, _auth.from_hex(words[1].lower(), 32))
+        if pad is None:
+            if a.locked():
+                raise _Err("LOCKED", "wrong answer: console locked for %d s" % _ceil_s(a.lock_ms))
+            if nonce is None:
+                raise _Err("AUTH", "no challenge pending (send 'auth' first): %d tries left" % a.tries_left())
+            raise _Err("AUTH", "wrong answer: %d tries left before lockout" % a.tries_left())
+        self.authenticated = True
+        self._pad = pad
+        if setup:
+            return _ok([], "authenticated with the one-time setup code: set a secret now with passwd")
+        return _ok([], "authenticated")
+
+    def _c_logout(self, text, words):
+        self.disconnect()
+        return _ok([], "logged out")
+
+    def _c_passwd(self, text, words):
+        if self._pad is None:
+            raise _Err("AUTH", "passwd needs a fresh authentication: send 'auth' again first")
+        masked = _auth.from_hex(words[1].lower(), _auth.SECRET_LEN)
+        if masked is None:
+            raise _Err("VALUE", "passwd: must be 64 hex characters (the new secret XOR the pad)")
+        a = self.auth
+        old = a.secret_hex()
+        new = a.unmask(self._pad, masked)
+        a.set_secret(new)
+        try:
+            self.device.store_secret(a.secret_hex())
+        except OSError as e:
+            a.load_secret_hex(old)
+            raise _Err("STORAGE", "secret not saved (%s): nothing changed" % _show(str(e)))
+        self._pad = None
+        return _ok([], "secret changed")
+
+
+def _arity(spec):
+    lo, hi = spec[0], spec[1]
+    if lo == hi:
+        return "no arguments" if lo == 0 else ("1 argument" if lo == 1 else "%d arguments" % lo)
+    if hi >= 99:
+        return "at least %d arguments" % lo
+    return "%d to %d arguments" % (lo, hi)
+
+
+def _g(obj, name, default):
+    return getattr(obj, name, default)
+
+
+def _call(obj, name, default="---"):
+    fn = getattr(obj, name, None)
+    if fn is None:
+        return default
+    return fn()
+
+
+def _num(v):
+    return "---" if v is None else str(int(v))
+
+
+def _fix(v, decimals):
+    return "---" if v is None else _st.fmt_fixed(int(v), decimals)
+
+
+def _rdiv(a, b):
+    # BM §0.2 round half away from zero.
+    q = (2 * abs(a) + b) // (2 * b)
+    return -q if a < 0 else q
+
+
+def _ceil_s(ms):
+    return (ms + 999) // 1000
+
+
+def _alarm_text(ar):
+    if ar is None:
+        return "---"
+    names = []
+    if ar & 1:
+        names.append("low voltage")
+    if ar & 2:
+        names.append("high voltage")
+    if ar & 4:
+        names.append("low SOC")
+    return ", ".join(names) if names else "none"
+
+
+def _brief(v):
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, dict):
+        for k in ("ok", "value"):
+            if k in v:
+                return _brief(v[k])
+        return "-"
+    if isinstance(v, (tuple, list)):
+        return "/".join(_brief(x) for x in v)
+    return str(v)
+
+
+def _unit_of(key):
+    for suf, unit, dec in _SUFFIX:
+        if key.endswith(suf):
+            return unit, dec
+    return "", 0
+
+
+def _flatten(lines, key, v):
+    if isinstance(v, dict):
+        if not v:
+            lines.append("%s=---" % key)
+        for k in v:
+            _flatten(lines, key + "." + str(k), v[k])
+        return
+    if isinstance(v, bool):
+        lines.append("%s=%d" % (key, 1 if v else 0))
+        return
+    if v is None:
+        lines.append("%s=---" % key)
+        return
+    if isinstance(v, (tuple, list)):
+        lines.append("%s=%s" % (key, "/".join(str(x) for x in v)))
+        return
+    if isinstance(v, int):
+        unit, dec = _unit_of(key)
+        lines.append("%s=%s%s" % (key, _st.fmt_fixed(v, dec) if dec else str(v), " " + unit if unit else ""))
+        return
+    lines.append("%s=%s" % (key, "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in str(v))))
+
+
+def _default_text(r):
+    name, kind, unit, d, lo, hi, dec, choices = r
+    u = " " + unit if unit else ""
+    if kind == _st.NUM:
+        return _st.fmt_fixed(d, dec) + u
+    if kind == _st.LINKED:
+        return "linked" if d < 0 else _st.fmt_fixed(d, dec) + u
+    if kind == _st.ENUM:
+        if name == "nominal_voltage":
+            return "auto" if d == 0 else str(d) + u
+        return choices[d]
+    if kind == _st.TEXT:
+        return quote(d)
+    return "random at first start"
