@@ -1,0 +1,212 @@
+# littlefs store: the state record in A/B slots and the JSON files, each written by tmp + close + rename.
+# Implements battery-monitor.md §14.1 and §14.3 on platform.md §2.8 (littlefs, atomic rename).
+import os
+
+try:
+    import json
+except ImportError:  # pragma: no cover
+    import ujson as json
+
+from shunt.record import MAX_RECORD
+
+STATE_TMP = "state.tmp"
+SLOTS = ("state_a.bin", "state_b.bin")  # seq even -> A, odd -> B (§14.3)
+SETTINGS = "settings.json"
+CALIBRATION = "calibration.json"
+_MAX_JSON = 8192  # a larger settings or calibration file is garbage; never allocate more
+
+
+class Store:
+    """Persistence on a mounted filesystem below the directory `root` ("" = the filesystem's root).
+
+    Nothing here raises to the caller because of what is on flash or because flash is full: every method
+    returns diagnostics (short strings naming the file). `w10` is True while a file is bad or a save failed
+    (W10, BM §13.2); it clears with the next successful save of that file."""
+
+    def __init__(self, root, codec):
+        self._root = root.rstrip("/")
+        self._codec = codec
+        self.seq = -1              # sequence number of the newest good record (-1: none)
+        self._live = None          # slot holding that record: a save must never overwrite it
+        self._bad = set()          # files with W10 raised: "state", "settings.json", "calibration.json"
+        self.saves = 0             # successful state saves since start (for the status and the wear test)
+
+    @property
+    def w10(self):
+        return bool(self._bad)
+
+    def path(self, name):
+        return self._root + "/" + name
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def _exists(self, name):
+        try:
+            os.stat(self.path(name))
+            return True
+        except OSError:
+            return False
+
+    def _read(self, name, limit):
+        """The file's bytes (at most limit + 1, so that oversize shows), or None if it does not exist."""
+        try:
+            f = open(self.path(name), "rb")
+        except OSError:
+            return None
+        try:
+            return f.read(limit + 1)
+        finally:
+            f.close()
+
+    def _write_replace(self, tmp, name, data):
+        """Write `data` to tmp completely, close it, then rename it over `name` (§14.3 steps 2-3).
+        Raises OSError; the caller turns it into a diagnostic. A failed write leaves `name` as it was."""
+        p = self.path(tmp)
+        f = open(p, "wb")
+        try:
+            n = f.write(data)
+            if n is not None and n != len(data):
+                raise OSError(28)  # a short write means the filesystem is full
+        finally:
+            f.close()
+        os.rename(p, self.path(name))
+
+    def _remove(self, name):
+        try:
+            os.remove(self.path(name))
+        except OSError:
+            pass
+
+    # -- state record (§14.3) ---------------------------------------------------------------------------------
+
+    def load_state(self):
+        """Read both slots; returns (values or None, diagnostics). The valid record with the highest seq wins;
+        a missing, truncated, corrupt, wrong-version or garbage slot is skipped with a diagnostic. With no valid
+        record the values are None (start-up rules, BM §4.5) and W10 is raised if any slot file existed."""
+        diags = []
+        best = None
+        existed = False
+        self._live = None
+        for name in SLOTS:
+            try:
+                data = self._read(name, MAX_RECORD)
+            except Exception as e:  # an unreadable file is a bad file, not a crash
+                existed = True
+                diags.append("%s: unreadable (%s)" % (name, e))
+                self._bad.add("state")
+                continue
+            if data is None:
+                continue
+            existed = True
+            if len(data) > MAX_RECORD:
+                diags.append("%s: garbage (more than %d bytes)" % (name, MAX_RECORD))
+                self._bad.add("state")
+                continue
+            rec, reason = self._codec.decode(data)
+            if rec is None:
+                diags.append("%s: %s" % (name, reason))
+                self._bad.add("state")
+                continue
+            if best is None or rec[0] > best[0]:
+                best = rec
+                self._live = name
+        if best is None:
+            self.seq = -1
+            if existed:
+                diags.append("no valid state record: start-up rules used")
+            return None, diags
+        self.seq = best[0]
+        return best[1], diags
+
+    def save_state(self, values):
+        """Save a state dict as the next record (seq = last + 1, slot by parity), read it back and check it.
+        Returns (ok, diagnostics). On failure W10 is raised and seq stays, so the retry writes the same slot
+        and the other slot keeps the last good record."""
+        seq = self.seq + 1
+        if SLOTS[seq & 1] == self._live:
+            seq += 1  # a record found in the slot of the other parity (copied by hand): keep it as the fallback
+        slot = SLOTS[seq & 1]
+        try:
+            data = self._codec.encode(values, seq)
+        except ValueError as e:
+            self._bad.add("state")
+            return False, ["state: not saved: %s" % e]
+        try:
+            self._write_replace(STATE_TMP, slot, data)
+            back = self._read(slot, MAX_RECORD)
+        except Exception as e:
+            self._remove(STATE_TMP)
+            self._bad.add("state")
+            return False, ["%s: save failed (%s)" % (slot, _err(e))]
+        if back != data:
+            self._bad.add("state")
+            return False, ["%s: read-back mismatch" % slot]
+        self.seq = seq
+        self._live = slot
+        self.saves += 1
+        self._bad.discard("state")
+        return True, []
+
+    # -- JSON files (settings.json, calibration.json) ---------------------------------------------------------
+
+    def load_json(self, name):
+        """Returns (object or None, diagnostics). A missing file is no diagnostic (first start); a file that is
+        not a JSON object raises W10 and gives None (the caller uses defaults)."""
+        try:
+            data = self._read(name, _MAX_JSON)
+        except Exception as e:
+            self._bad.add(name)
+            return None, ["%s: unreadable (%s)" % (name, e)]
+        if data is None:
+            return None, []
+        reason = None
+        obj = None
+        if len(data) > _MAX_JSON:
+            reason = "garbage (more than %d bytes)" % _MAX_JSON
+        elif not data:
+            reason = "empty"
+        else:
+            try:
+                obj = json.loads(data.decode())
+            except Exception:
+                reason = "not valid JSON"
+            else:
+                if not isinstance(obj, dict):
+                    reason = "not a JSON object"
+                    obj = None
+        if reason is not None:
+            self._bad.add(name)
+            return None, ["%s: %s: defaults used" % (name, reason)]
+        return obj, []
+
+    def mark_bad(self, name, reason):
+        """The app found a readable file's content invalid (e.g. Settings.load_dict refused it): raise W10."""
+        self._bad.add(name)
+        return "%s: %s: defaults used" % (name, reason)
+
+    def save_json(self, name, obj):
+        """Write obj as JSON to name via name.tmp + close + rename. Returns (ok, diagnostics)."""
+        try:
+            data = json.dumps(obj).encode()
+        except Exception as e:
+            self._bad.add(name)
+            return False, ["%s: not saved: %s" % (name, e)]
+        tmp = name + ".tmp"
+        try:
+            self._write_replace(tmp, name, data)
+            back = self._read(name, _MAX_JSON)
+        except Exception as e:
+            self._remove(tmp)
+            self._bad.add(name)
+            return False, ["%s: save failed (%s)" % (name, _err(e))]
+        if back != data:
+            self._bad.add(name)
+            return False, ["%s: read-back mismatch" % name]
+        self._bad.discard(name)
+        return True, []
+
+
+def _err(e):
+    if isinstance(e, OSError) and e.args and e.args[0] == 28:
+        return "filesystem full"
+    return "%s %s" % (type(e).__name__, e)
