@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from Crypto.Cipher import AES
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,3 +158,24 @@ def test_micropython_cryptolib_gives_the_same_bytes_as_cpython():
     want = [bytes(r.build(*args)).hex() for args in CASES]
     assert len(got) == len(CASES)  # and the nonce wraps 0xFFFF -> 0 inside the run
     assert got == want
+
+
+def test_real_monitor_values_reach_victron_ble():
+    monitor = pytest.importorskip("shunt.monitor")  # written in parallel; skipped until it imports
+    from shunt.settings import Settings
+
+    m = monitor.Monitor(Settings())
+    m.sample(12800, -5000, 0)
+    for _ in range(30):
+        for _ in range(m.sample(12800, -5000, 100)):
+            m.second()
+    args = readout.record_from_monitor(m)
+    adv, _ = _advert(args)
+    d = _decode(adv)
+    assert d.get_voltage() == 12.8 and d.get_current() == -5.0
+    if m.synchronized:
+        assert d.get_soc() == m.soc_cpct // 10 / 10
+        assert d.get_remaining_mins() == (None if m.ttg_min < 0 else m.ttg_min)
+        assert -1e-9 <= d.get_consumed_ah() - m.ce_mah / 1000 < 0.1
+    else:
+        assert d.get_soc() is None and d.get_consumed_ah() is None and d.get_remaining_mins() is None

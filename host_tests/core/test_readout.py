@@ -22,6 +22,9 @@ VEC_PLAIN = bytes.fromhex("ffffe50400000000030000f40140df")
 VEC_MFR = bytes.fromhex("100289a302b040af925d09a4d89aa0128bdef48c6298a9")
 # Decoded: TTG n/a, 12.53 V, alarm 0, aux none, 0.000 A, consumed -50.0 Ah, SOC 50.0 %.
 VEC_ARGS = (None, 12530, 0, 0, -50000, 500)
+# NUS service UUID (platform.md §3.2), byte-reversed as a 128-bit UUID goes on air.
+_NUS_BE = bytes.fromhex("6E400001B5A3F393E0A9E50E24DCCA9E")
+_NUS_LE = bytes(_NUS_BE[15 - i] for i in range(16))
 
 
 def _bits(buf, record_bit, width):
@@ -178,11 +181,6 @@ def test_scan_response_layout():
     sr32 = readout.scan_response(long)
     assert sr32 == bytes((30, 0x08)) + b"N" * 29                   # shortened name of its first 29 bytes
     assert readout.console_adv_data() == bytes((2, 1, 6, 17, 7)) + sr[14:]
-
-
-# NUS service UUID (platform.md §3.2), byte-reversed as a 128-bit UUID goes on air.
-_NUS_BE = bytes.fromhex("6E400001B5A3F393E0A9E50E24DCCA9E")
-_NUS_LE = bytes(_NUS_BE[15 - i] for i in range(16))
 
 
 class _Urandom:
