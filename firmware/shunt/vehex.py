@@ -86,7 +86,7 @@ def frame_checksum(cmd, payload):
 
 def encode_frame(cmd, payload):
     """A complete frame ':' cmd payload checksum '\\n' (uppercase, LF only) as bytes."""
-    out = bytearray(4 + 2 * len(payload))
+    out = bytearray(5 + 2 * len(payload))
     n = _encode_into(out, 0, cmd, payload, len(payload))
     return bytes(out[:n])
 
