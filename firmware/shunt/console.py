@@ -81,9 +81,12 @@ _WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest v
          "current over range", "voltage over range", "storage", "early sync", "measurement outage",
          "sensor fault")
 
-# BM §13.1 field order for sync_status; the monitor's other keys follow, sorted.
-_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "current_ok", "accepted_ok", "timer",
-               "last_sync", "last_set_soc", "near_miss", "max_v_current_ok", "min_i_voltage_ok", "throughput")
+# BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
+_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
+               "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
+               "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
+               "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
+               "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah")
 
 # Key suffix -> (unit, decimals of the shown value): how sync_status values get their units.
 _SUFFIX = (("_cpct", "%", 2), ("_permille", "%", 1), ("_mah", "mAh", 0), ("_mv", "mV", 0), ("_ma", "mA", 0),
@@ -304,9 +307,13 @@ class Console:
         ss = _call(m, "sync_status", None)
         if isinstance(ss, dict):
             parts = []
-            for k in ("auto_sync", "voltage_ok", "current_ok", "accepted_ok", "timer"):
+            for k in ("auto_sync", "voltage_ok", "current_ok"):
                 if k in ss:
                     parts.append("%s %s" % (k, _brief(ss[k])))
+            if ss.get("mode") == "strict" and "accepted_ok" in ss:
+                parts.append("accepted_ok %s" % _brief(ss["accepted_ok"]))
+            if "timer_s" in ss:
+                parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
         off = _g(self.device, "current_offset_nv", None)
         if off is not None:
@@ -613,6 +620,9 @@ def _flatten(lines, key, v):
         lines.append("%s=%s" % (key, "/".join(str(x) for x in v)))
         return
     if isinstance(v, int):
+        if v == -1 and (key.endswith("_age_s") or key.endswith("_cpct")):
+            lines.append("%s=---" % key)  # -1: no such event yet
+            return
         unit, dec = _unit_of(key)
         lines.append("%s=%s%s" % (key, _st.fmt_fixed(v, dec) if dec else str(v), " " + unit if unit else ""))
         return
