@@ -1,0 +1,128 @@
+# Save scheduler: decides once per second whether the state record is written, and why.
+# Implements battery-monitor.md §14.2 (triggers, 60 s and 600 s rules, "only changes are written").
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+# Reasons returned by due(); 0 = no save.
+NONE = const(0)
+COMMAND = const(1)    # a command or a settings write asked for it (request_now)
+SYNC = const(2)       # an automatic sync changed CE, Qp or the synchronised flag
+RATE = const(3)       # synchronised flag, H4, H5, H11, H12 or a 0.1 % change of CE or Qp
+PERIODIC = const(4)   # anything changed (op_time included) and 600 s passed
+REASONS = ("none", "command", "sync", "rate", "periodic")
+
+RATE_S = const(60)
+PERIODIC_S = const(600)
+_CU = const(360000000)          # cu per mAh (BM §0.1)
+_RATE_FIELDS = ("synchronized", "h4", "h5", "h11", "h12")
+
+
+def _ce_cu(d):
+    return d["ce_mah"] * _CU + d["ce_rem"]
+
+
+def _qp_pu(d):
+    return (d["qp_mah"] * _CU + d["qp_rem_cu"]) * 65536 + d["qp_frac"]
+
+
+def differs(a, b, skip="op_time_s"):
+    """True if two state dicts differ in any field other than `skip`."""
+    for k in a:
+        if k != skip and a[k] != b.get(k):
+            return True
+    return False
+
+
+class Saver:
+    """The §14.2 rules as a pure object. The app drives it:
+
+    - At start-up: `start(now_s, state)` with the restored state (it is what flash holds), or
+      `start(now_s, None)` when nothing valid was on flash (the first record is then written by the 60 s rule).
+    - Once per second, after `Monitor.second()`:
+      `reason = saver.due(now_s, monitor.get_state(), capacity_ah)`; if reason is not NONE, save that state and
+      report the outcome with `saver.saved(now_s, state, reason)` or `saver.failed(now_s, reason)`.
+    - For a command or a settings write: apply it, call `request_now()`, then call `due()` at once (not at the
+      next second) and save before acknowledging. A command that changed nothing in the record gives NONE
+      ("a repeated relay on writes nothing").
+
+    `now_s` is any seconds counter that advances in real time while the unit runs (op_time_s is fine).
+    `state` is the dict of `Monitor.get_state()`; `capacity_ah` the `capacity` setting (Ah).
+
+    Choice where the rules meet: an automatic sync is saved at once unless an automatic save happened less
+    than 60 s before; then at the 60 s mark. That keeps "at most one automatic save per 60 s" strict, so the
+    worst case is 1 440 automatic saves a day (§14.4)."""
+
+    def __init__(self):
+        self.saved_state = None     # the record on flash (None: nothing valid yet)
+        self.last_save_s = 0        # last save of any kind (periodic rule)
+        self.last_auto_s = 0        # last automatic save or automatic-save attempt (60 s rule)
+        self._cmd = False
+        self._sync = False
+        self._retry = False         # a save failed: write any change at the next 60 s opportunity
+        self._prev = None           # (last_sync_kind, last_sync_s, ce/qp zero and synchronised) one second ago
+        self.failures = 0
+
+    def start(self, now_s, state):
+        self.saved_state = dict(state) if state is not None else None
+        self.last_save_s = now_s
+        self.last_auto_s = now_s
+        self._cmd = self._sync = self._retry = False
+        self._prev = None if state is None else _sync_marks(state)
+
+    def request_now(self):
+        """A command or a settings write: the next due() saves if the record changed."""
+        self._cmd = True
+
+    def due(self, now_s, state, capacity_ah):
+        """The reason to save now (NONE, COMMAND, SYNC, RATE or PERIODIC)."""
+        marks = _sync_marks(state)
+        prev = self._prev
+        self._prev = marks
+        if prev is not None and (marks[0] != prev[0] or marks[1] != prev[1]) and marks[0] == 1 and not prev[2]:
+            # §14.2: an automatic sync is urgent unless it found Qp = CE = 0 and the flag already set
+            self._sync = True
+        base = self.saved_state
+        if self._cmd:
+            self._cmd = False
+            if base is None or differs(state, base):
+                return COMMAND
+        if now_s - self.last_auto_s >= RATE_S:
+            if base is None:
+                return RATE
+            if self._sync and differs(state, base):
+                return SYNC
+            if self._retry and differs(state, base):
+                return RATE
+            for k in _RATE_FIELDS:
+                if state[k] != base[k]:
+                    return RATE
+            lim = capacity_ah * _CU
+            if abs(_ce_cu(state) - _ce_cu(base)) >= lim or abs(_qp_pu(state) - _qp_pu(base)) >= lim * 65536:
+                return RATE
+        if now_s - self.last_save_s >= PERIODIC_S and (base is None or differs(state, base, None)):
+            return PERIODIC
+        return NONE
+
+    def saved(self, now_s, state, reason):
+        """The record of `state` is on flash."""
+        self.saved_state = dict(state)
+        self.last_save_s = now_s
+        if reason != COMMAND:
+            self.last_auto_s = now_s
+        self._sync = self._cmd = self._retry = False
+
+    def failed(self, now_s, reason):
+        """The save failed (W10 is the store's). Everything unsaved is retried at the next opportunity, at most
+        once per 60 s, so a full filesystem is not hammered every second."""
+        self.failures += 1
+        self._retry = True
+        self.last_auto_s = now_s
+
+
+def _sync_marks(d):
+    zero = d["ce_mah"] == 0 and d["ce_rem"] == 0 and d["qp_mah"] == 0 and d["qp_rem_cu"] == 0 \
+        and d["qp_frac"] == 0 and d["synchronized"] == 1
+    return (d["last_sync_kind"], d["last_sync_s"], zero)

@@ -1,0 +1,230 @@
+# When the state is saved (BM §14.2): immediate triggers, the 60 s rate limit, the 600 s periodic rule, and
+# "only changes are written". Runs under CPython and MicroPython.
+from shunt.saver import Saver, NONE, COMMAND, SYNC, RATE, PERIODIC
+from state_fields import FIELDS
+
+CAP_AH = 200
+MAH_CU = 360000000            # BM §0.1: 1 mAh = 360 000 000 cu
+MAH_PU = MAH_CU * 65536
+
+
+def _state():
+    d = {}
+    for name, _ in FIELDS:
+        d[name] = 0
+    d["synchronized"] = 1
+    d["h5_armed"] = 1
+    return d
+
+
+def _set_ce_cu(d, cu):
+    d["ce_mah"] = cu // MAH_CU
+    d["ce_rem"] = cu % MAH_CU
+
+
+def _set_qp_pu(d, pu):
+    cu, d["qp_frac"] = divmod(pu, 65536)
+    d["qp_mah"], d["qp_rem_cu"] = divmod(cu, MAH_CU)
+
+
+def _run(saver, st, t0, t1, change=None):
+    """Evaluate once per second from t0 to t1 - 1, saving whenever due; returns [(t, reason)]."""
+    out = []
+    for t in range(t0, t1):
+        st["op_time_s"] = t
+        if change:
+            change(t, st)
+        r = saver.due(t, st, CAP_AH)
+        if r != NONE:
+            saver.saved(t, st, r)
+            out.append((t, r))
+    return out
+
+
+def test_idle_unit_saves_once_per_600_s():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    assert _run(s, st, 1, 3601) == [(600, PERIODIC), (1200, PERIODIC), (1800, PERIODIC), (2400, PERIODIC),
+                                     (3000, PERIODIC), (3600, PERIODIC)]
+
+
+def test_nothing_changed_nothing_written():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    for t in range(1, 2000):
+        assert s.due(t, st, CAP_AH) == NONE   # op_time frozen: the record equals the saved one
+
+
+def test_ce_change_of_0_1_percent_saves_after_60_s():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_ce_cu(st, -(CAP_AH * MAH_CU - 1))      # 199.999… mAh: below C_cu/1000
+    assert _run(s, st, 1, 120) == []
+    _set_ce_cu(st, -CAP_AH * MAH_CU)            # exactly 0.1 % of 200 Ah = 200 mAh
+    assert s.due(120, st, CAP_AH) == RATE
+
+
+def test_qp_change_of_0_1_percent_saves():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_qp_pu(st, CAP_AH * MAH_PU - 1)
+    assert s.due(100, st, CAP_AH) == NONE
+    _set_qp_pu(st, CAP_AH * MAH_PU)
+    assert s.due(100, st, CAP_AH) == RATE
+
+
+def test_rate_limited_change_waits_for_60_s_after_the_last_automatic_save():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_ce_cu(st, -300 * MAH_CU)
+    assert s.due(30, st, CAP_AH) == NONE
+    assert s.due(59, st, CAP_AH) == NONE
+    assert s.due(60, st, CAP_AH) == RATE
+
+
+def test_flag_and_history_changes_are_rate_limited_others_wait_for_periodic():
+    for name in ("synchronized", "h4", "h5", "h11", "h12"):
+        s, st = Saver(), _state()
+        s.start(0, st)
+        st[name] = 1 - st[name] if name == "synchronized" else st[name] + 1
+        assert s.due(59, st, CAP_AH) == NONE, name
+        assert s.due(60, st, CAP_AH) == RATE, name
+    s, st = Saver(), _state()
+    s.start(0, st)
+    st["h1"] = -5000
+    st["h10"] = 3
+    assert _run(s, st, 1, 700) == [(600, PERIODIC)]
+
+
+def test_fast_discharge_saves_at_most_once_per_60_s():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    # 100 A: 27.8 mAh a second, far above 0.1 % of capacity per minute
+    res = _run(s, st, 1, 3601, lambda t, d: _set_ce_cu(d, -t * 100000 * 1000 * 100))
+    assert len(res) == 60
+    for k in range(1, len(res)):
+        assert res[k][0] - res[k - 1][0] >= 60
+    for t, r in res:
+        assert r == RATE
+
+
+def test_command_saves_at_once_and_only_if_something_changed():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    s.request_now()
+    assert s.due(5, st, CAP_AH) == NONE          # "a repeated relay on writes nothing"
+    st["relay_remote"] = 1
+    s.request_now()
+    assert s.due(6, st, CAP_AH) == COMMAND       # no 60 s spacing for commands
+    s.saved(6, st, COMMAND)
+    st["relay_remote"] = 0
+    s.request_now()
+    assert s.due(7, st, CAP_AH) == COMMAND
+    s.saved(7, st, COMMAND)
+    s.request_now()
+    st["op_time_s"] = 8                          # op_time alone is not a change for a command
+    assert s.due(8, st, CAP_AH) == NONE
+
+
+def test_command_save_does_not_delay_automatic_saves():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_ce_cu(st, -300 * MAH_CU)
+    s.request_now()
+    assert s.due(10, st, CAP_AH) == COMMAND
+    s.saved(10, st, COMMAND)
+    _set_ce_cu(st, -600 * MAH_CU)
+    assert s.due(60, st, CAP_AH) == RATE         # 60 s after the last automatic save (the start)
+
+
+def _auto_sync(t, d):
+    d["last_sync_kind"] = 1
+    d["last_sync_s"] = t
+    d["synchronized"] = 1
+    _set_ce_cu(d, 0)
+    _set_qp_pu(d, 0)
+
+
+def test_automatic_sync_saves_at_once_and_restarts_the_60_s_timer():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_ce_cu(st, -50 * MAH_CU)                 # small: no rate-limited save yet
+    _set_qp_pu(st, 60 * MAH_PU)
+    assert _run(s, st, 1, 300) == []
+    _auto_sync(300, st)
+    assert s.due(300, st, CAP_AH) == SYNC
+    s.saved(300, st, SYNC)
+    st["h11"] = 1
+    assert s.due(359, st, CAP_AH) == NONE
+    assert s.due(360, st, CAP_AH) == RATE
+
+
+def test_sync_that_finds_full_and_synchronised_waits_for_periodic():
+    s, st = Saver(), _state()                    # CE = Qp = 0, synchronised
+    s.start(0, st)
+    assert _run(s, st, 1, 200) == []
+    _auto_sync(200, st)
+    st["sync_timer_ms"] = 0
+    assert _run(s, st, 200, 601) == [(600, PERIODIC)]
+
+
+def test_sync_right_after_an_automatic_save_waits_for_the_60_s_mark():
+    # "At most one automatic save per 60 s" (§14.2) holds even when a sync follows a rate-limited save.
+    s, st = Saver(), _state()
+    s.start(0, st)
+    st["h4"] = 1
+    assert s.due(60, st, CAP_AH) == RATE
+    s.saved(60, st, RATE)
+    _set_ce_cu(st, -10 * MAH_CU)
+    _set_qp_pu(st, 10 * MAH_PU)
+    assert s.due(70, st, CAP_AH) == NONE
+    _auto_sync(75, st)
+    assert s.due(75, st, CAP_AH) == NONE
+    _set_ce_cu(st, 0)
+    assert s.due(119, st, CAP_AH) == NONE
+    assert s.due(120, st, CAP_AH) == SYNC
+
+
+def test_first_record_is_written_within_60_s_when_flash_had_none():
+    s, st = Saver(), _state()
+    s.start(0, None)
+    assert s.due(59, st, CAP_AH) == NONE
+    assert s.due(60, st, CAP_AH) == RATE
+
+
+def test_failed_save_is_retried_after_60_s_not_every_second():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    st["h12"] = 4
+    assert s.due(60, st, CAP_AH) == RATE
+    s.failed(60, RATE)
+    for t in range(61, 120):
+        assert s.due(t, st, CAP_AH) == NONE
+    assert s.due(120, st, CAP_AH) == RATE
+    s.saved(120, st, RATE)
+    assert s.due(180, st, CAP_AH) == NONE
+
+
+def test_failed_command_save_is_retried():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    st["last_set_soc"] = 5000
+    s.request_now()
+    assert s.due(3, st, CAP_AH) == COMMAND
+    s.failed(3, COMMAND)
+    assert s.due(4, st, CAP_AH) == NONE
+    assert s.due(63, st, CAP_AH) == RATE          # last_set_soc alone is not a rate trigger: this is the retry
+
+
+def test_worst_case_is_1440_automatic_saves_a_day():
+    # Every rate trigger every second for a day (§14.4 worst case without commands).
+    s, st = Saver(), _state()
+    s.start(0, st)
+    n = 0
+    for t in range(1, 86401):
+        st["op_time_s"] = t
+        st["h4"] = t
+        if s.due(t, st, CAP_AH) != NONE:
+            s.saved(t, st, RATE)
+            n += 1
+    assert n == 1440
