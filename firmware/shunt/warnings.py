@@ -1,0 +1,471 @@
+# Warnings W01–W13: each one's set and clear rule, and one sentence of advice with the relevant numbers.
+# Spec: battery-monitor.md §13.2 (warnings), §7 (W02), §2 (W08, W09, W12, W13), §0.2 (outages reset timers).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_MIN_MS = const(60000)
+_10MIN_MS = const(600000)
+_60MIN_MS = const(3600000)
+_W01_SET_MIN = const(120)        # consecutive qualifying minutes
+_W01_CLEAR_MIN = const(10)       # consecutive minutes that do not qualify
+_W05_S = const(2592000)          # 30 days of op_time
+_W13_GOOD = const(10)            # consecutive good samples
+_SAT_AS = const(536870912)       # 2^29: saturation of Σ I·dt in mA·s (never reached by a qualifying minute)
+_MU_CLAMP = const(1048576)       # a minute's mean enters the reported mean clamped to ±2^20 mA
+_MU_N = const(240)               # the reported mean halves its weight past this many minutes
+
+# Bit n-1 = Wn.
+W01 = const(1)
+W02 = const(2)
+W03 = const(4)
+W04 = const(8)
+W05 = const(16)
+W06 = const(32)
+W07 = const(64)
+W08 = const(128)
+W09 = const(256)
+W10 = const(512)
+W11 = const(1024)
+W12 = const(2048)
+W13 = const(4096)
+
+# One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
+ADVICE = (
+    None,
+    "W01 current offset likely: with the current below the threshold the mean current was %s mA for 2 h "
+    "(%d mAh/day, %s %% of capacity/day); switch every load and charger off and run zero_current, then lower "
+    "current_threshold if a real small load remains hidden.",
+    "W02 nominal mismatch: %s; check nominal_voltage, charged_voltage and voltage_divider against the battery.",
+    "W03 SOC implausible: after 60 min at rest the SOC is %s %% but the battery rests at %s V (%d V system); "
+    "check for loads or chargers that bypass the shunt, then synchronize or set_soc.",
+    "W04 current direction likely inverted: the voltage (%s V) is above charged_voltage while the shunt "
+    "reports a discharge of %d mA; check the shunt wiring or set current_invert on.",
+    "W05 no sync for %d days: charge the battery fully so that it synchronises (see sync_status for the term "
+    "that fails), or run synchronize after a full charge.",
+    "W06 not synchronised: SOC is unknown until a full charge synchronises it; charge fully, or use "
+    "synchronize or set_soc.",
+    "W07 state restored: SOC was restored from flash and the time without power is unknown; if the battery was "
+    "used or charged meanwhile, use set_soc or charge fully.",
+    "W08 current over range: the shunt voltage reached the INA226 limit (81.92 mV); check shunt_rating_a and "
+    "shunt_rating_mv and the size of the loads.",
+    "W09 voltage over range: the bus pin saw more than 36.0 V; fit a voltage divider and set voltage_divider.",
+    "W10 storage: a save failed or a file was invalid at start-up; check the settings and the SOC, and save "
+    "again (the flash may be worn or full).",
+    "W11 early sync: an automatic sync at %d mA with SOC %s %% just before it; charged_voltage may be too low "
+    "or a BMS cut the charger, so check charged_voltage and tail_current or use sync_mode strict.",
+    "W12 measurement outage: more than 5 s passed without a sample (%d s unmeasured in total); check the "
+    "supply of the monitor and the I2C wiring.",
+    "W13 sensor fault: the INA226 is not answering; check its I2C wiring and supply.",
+)
+
+
+def _fmt(value, decimals):
+    """An integer in units of 10^-decimals as an exact decimal string (list() only)."""
+    sign = "-" if value < 0 else ""
+    value = -value if value < 0 else value
+    p = 10 ** decimals
+    s = str(value % p)
+    return sign + str(value // p) + "." + "0" * (decimals - len(s)) + s
+
+
+def _code_num(code):
+    if isinstance(code, str):
+        code = int(code.lstrip("Ww"))
+    if not 1 <= code <= 13:
+        raise ValueError("warning %r: must be 1..13 (W01..W13)" % (code,))
+    return code
+
+
+class Warnings:
+    """W01–W13 of §13.2 as the bitmask `mask` (bit n-1 = Wn). Warnings never change SOC; a set warning stays until
+    its clear rule. Every timer below is a "continuously for" count (§0.2): an outage sample (`mon.outage`)
+    resets it.
+
+    - W01 current offset likely. Per minute of op_time (the sample that completes a minute closes it): the minute
+      qualifies when `I_int = 0` for ≥ 90 % of its time and its mean measured current μ = tdiv(Σ I·dt, Σ dt) has
+      abs(μ) ≥ max(thr/4, 5 mA). Set after 120 consecutive qualifying minutes with the same sign of μ; cleared by
+      10 consecutive minutes that do not qualify, or by a successful zero_current (`on_zero_current_ok`).
+    - W02 nominal mismatch (§7), N = `mon.nominal.nominal_v`: (a) `Vch > 0` outside [1 000·N, 1 250·N] mV, set
+      and cleared at once; (b) V < 750·N or V > 1 500·N mV continuously for 10 min, cleared after 10 min false;
+      (c) a charging sample ≥ 60.0 V while detection runs (`mon.nominal.over60`), cleared after 10 min without.
+    - W03 SOC implausible vs rest voltage: synchronised and abs(I) ≤ max(thr, 5·capacity) mA continuously for
+      ≥ 60 min, and with kN = N/12 rule A (V ≤ 11 800·kN and SOC ≥ 60.0 %) or rule B (V ≥ 13 300·kN and
+      SOC ≤ 20.0 %). Cleared by a sync, set_soc, or a later rest period that reaches 60 min with neither rule.
+    - W04 current direction likely inverted: `Vch > 0`, V > Vch, I_int < 0 and (SOC = 0 % while synchronised, or
+      I_int ≤ −I_tail), continuously for 10 min; cleared when false continuously for 10 min.
+    - W05 no sync for 30 days: op_time − last sync (or first start) ≥ 2 592 000 s; follows that condition, so
+      any sync clears it.
+    - W06 not synchronised: follows `mon.synchronized`.
+    - W07 state restored: `set(7)` by the monitor; cleared by a sync or set_soc.
+    - W08 current over range / W09 voltage over range: `set(8)` / `set(9)` on each such sample (sensor driver);
+      cleared after 60 s of samples without one.
+    - W10 storage: `set(10)` / `clear(10)` by the app (save failed / next successful save).
+    - W11 early sync: `on_sync` of an automatic sync with I_int ≤ 0 and SOC before it < 90.0 %; cleared by the
+      next automatic sync without that pattern, or a manual sync.
+    - W12 measurement outage: set on an outage sample (and by `set(12)`); cleared after 60 s of normal samples.
+    - W13 sensor fault: `set(13)` by the sensor driver; cleared after 10 consecutive good samples (steps), or
+      `clear(13)`.
+    """
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.mask = 0
+        self._w1_reset()
+        self.w1_mu_ma = 0
+        self._w1_bad = 0
+        self._w2a = 0
+        self._w2b = 0
+        self._w2c = 0
+        self._w2b_on_ms = 0
+        self._w2b_off_ms = 0
+        self._w2c_off_ms = 0
+        self._w3_rest_ms = 0
+        self._w3_judged = 0
+        self.w3_v_mv = 0
+        self.w3_soc_cpct = 0
+        self.w3_n = 12
+        self._w4_on_ms = 0
+        self._w4_off_ms = 0
+        self.w4_v_mv = 0
+        self.w4_i_ma = 0
+        self._w8_ms = 0
+        self._w9_ms = 0
+        self.w11_i_ma = 0
+        self.w11_soc_cpct = 0
+        self._w12_ms = 0
+        self._w13_good = 0
+
+    def configure(self):
+        """Nothing to cache: the thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...)."""
+
+    def minute(self, mon):
+        """Not needed: the per-minute work of W01 runs inside `step` on ms accumulators."""
+
+    # ---- raised and cleared from outside -------------------------------------------------------------------
+    def set(self, code):
+        """Raise Wn (int n or "Wnn"). Allocation-free for an int. W08/W09 restart their 60 s, W12 its 60 s and
+        W13 its count of good samples."""
+        n = _code_num(code)
+        self.mask |= 1 << (n - 1)
+        if n == 8:
+            self._w8_ms = 0
+        elif n == 9:
+            self._w9_ms = 0
+        elif n == 12:
+            self._w12_ms = 0
+        elif n == 13:
+            self._w13_good = 0
+
+    def clear(self, code):
+        """Clear Wn (int n or "Wnn")."""
+        n = _code_num(code)
+        self.mask &= ~(1 << (n - 1))
+        if n == 1:
+            self._w1_bad = 0
+
+    def on_sync(self, kind_auto, i_int_ma, soc_before_cpct):
+        """§4.3 sync (automatic when kind_auto): W11 set or cleared; W03, W05, W06, W07 cleared."""
+        m = self.mask & ~(W03 | W05 | W06 | W07)
+        if kind_auto and i_int_ma <= 0 and soc_before_cpct < 9000:
+            m |= W11
+            self.w11_i_ma = i_int_ma
+            self.w11_soc_cpct = soc_before_cpct
+        else:
+            m &= ~W11
+        self.mask = m
+
+    def on_set_soc(self):
+        """§4.4 set_soc: W03, W06, W07 cleared."""
+        self.mask &= ~(W03 | W06 | W07)
+
+    def on_zero_current_ok(self):
+        """§12.2 a successful calibration clears W01 and restarts its count."""
+        self.mask &= ~W01
+        self._w1_reset()
+        self._w1_bad = 0
+
+    def _w1_reset(self):
+        self._w1_ms = 0          # time in the current minute
+        self._w1_zero_ms = 0     # … with I_int = 0
+        self._w1_as = 0          # Σ I·dt of the minute = _w1_as·1000 + _w1_rem mA·ms, 0 ≤ _w1_rem < 1000
+        self._w1_rem = 0
+        self._w1_run = 0         # consecutive qualifying minutes with the sign _w1_sign
+        self._w1_sign = 0
+        self._w1_mu_sum = 0
+        self._w1_mu_n = 0
+
+    # ---- per sample -------------------------------------------------------------------------------------------
+    def step(self, mon, dt_ms):
+        """§0.3 step 8, after the nominal detection. Allocation-free."""
+        m = self.mask
+        v = mon.v_mv
+        i = mon.i_ma
+        i_int = mon.i_int_ma
+        out = mon.outage
+        n = mon.nominal.nominal_v
+        vch = mon.vch_mv
+
+        if out:
+            # §0.2: the conditions were not observed during the gap; every warning timer restarts.
+            self._w1_reset()
+            self._w1_bad = 0
+            self._w2b_on_ms = 0
+            self._w2b_off_ms = 0
+            self._w2c_off_ms = 0
+            self._w3_rest_ms = 0
+            self._w3_judged = 0
+            self._w4_on_ms = 0
+            self._w4_off_ms = 0
+            self._w8_ms = 0
+            self._w9_ms = 0
+            self._w12_ms = 0
+            m |= W12
+        else:
+            # ---- W01: one minute of op_time at a time.
+            t = self._w1_ms + dt_ms
+            self._w1_ms = t
+            if i_int == 0:
+                self._w1_zero_ms += dt_ms
+            a = self._w1_as + (i // 1000) * dt_ms
+            r = self._w1_rem + (i % 1000) * dt_ms
+            q = r // 1000
+            a += q
+            self._w1_rem = r - q * 1000
+            if a > _SAT_AS:
+                a = _SAT_AS
+            elif a < -_SAT_AS:
+                a = -_SAT_AS
+            self._w1_as = a
+            if t >= _MIN_MS:
+                m = self._w1_minute(m, mon.thr_ma)
+
+            # ---- W02 (b) and (c): 10 min timers.
+            if v < 750 * n or v > 1500 * n:
+                self._w2b_off_ms = 0
+                if not self._w2b:
+                    t = self._w2b_on_ms + dt_ms
+                    if t >= _10MIN_MS:
+                        self._w2b = 1
+                        t = 0
+                    self._w2b_on_ms = t
+            else:
+                self._w2b_on_ms = 0
+                if self._w2b:
+                    t = self._w2b_off_ms + dt_ms
+                    if t >= _10MIN_MS:
+                        self._w2b = 0
+                        t = 0
+                    self._w2b_off_ms = t
+            if self._w2c:
+                t = self._w2c_off_ms + dt_ms
+                if t >= _10MIN_MS:
+                    self._w2c = 0
+                    t = 0
+                self._w2c_off_ms = t
+
+            # ---- W03: rest period.
+            lim = 5 * mon.capacity_ah
+            thr = mon.thr_ma
+            if thr > lim:
+                lim = thr
+            if mon.synchronized and -lim <= i <= lim:
+                t = self._w3_rest_ms + dt_ms
+                if t > _60MIN_MS:
+                    t = _60MIN_MS
+                self._w3_rest_ms = t
+                if t >= _60MIN_MS:
+                    rule = 0
+                    if 12 * v <= 11800 * n and not mon.soc_below(600):
+                        rule = 1
+                    elif 12 * v >= 13300 * n and not mon.soc_above(200):
+                        rule = 2
+                    if rule:
+                        if not m & W03:
+                            m |= W03
+                            self.w3_v_mv = v
+                            self.w3_soc_cpct = mon.soc_cpct
+                            self.w3_n = n
+                    elif not self._w3_judged:
+                        m &= ~W03        # a later rest period that passes
+                    self._w3_judged = 1
+            else:
+                self._w3_rest_ms = 0
+                self._w3_judged = 0
+
+            # ---- W04.
+            if vch > 0 and v > vch and i_int < 0 and ((mon.synchronized and mon.soc_zero())
+                                                      or i_int <= -mon.i_tail_ma):
+                self._w4_off_ms = 0
+                if not m & W04:
+                    t = self._w4_on_ms + dt_ms
+                    if t >= _10MIN_MS:
+                        m |= W04
+                        self.w4_v_mv = v
+                        self.w4_i_ma = i_int
+                        t = 0
+                    self._w4_on_ms = t
+            else:
+                self._w4_on_ms = 0
+                if m & W04:
+                    t = self._w4_off_ms + dt_ms
+                    if t >= _10MIN_MS:
+                        m &= ~W04
+                        t = 0
+                    self._w4_off_ms = t
+
+            # ---- W08, W09, W12: 60 s without an event.
+            if m & W08:
+                t = self._w8_ms + dt_ms
+                if t >= _MIN_MS:
+                    m &= ~W08
+                    t = 0
+                self._w8_ms = t
+            if m & W09:
+                t = self._w9_ms + dt_ms
+                if t >= _MIN_MS:
+                    m &= ~W09
+                    t = 0
+                self._w9_ms = t
+            if m & W12:
+                t = self._w12_ms + dt_ms
+                if t >= _MIN_MS:
+                    m &= ~W12
+                    t = 0
+                self._w12_ms = t
+
+        # ---- W02 (a) at once, (c) on the sample itself (an outage sample can be a charging sample too).
+        self._w2a = 1 if (vch > 0 and (vch < 1000 * n or vch > 1250 * n)) else 0
+        if mon.nominal.over60:
+            self._w2c = 1
+            self._w2c_off_ms = 0
+        if self._w2a or self._w2b or self._w2c:
+            m |= W02
+        else:
+            m &= ~W02
+
+        # ---- W05, W06 follow their conditions.
+        if mon.op_time_s - mon.last_sync_s >= _W05_S:
+            m |= W05
+        else:
+            m &= ~W05
+        if mon.synchronized:
+            m &= ~W06
+        else:
+            m |= W06
+
+        # ---- W13: good samples since the fault.
+        if m & W13:
+            g = self._w13_good + 1
+            if g >= _W13_GOOD:
+                m &= ~W13
+                g = 0
+            self._w13_good = g
+
+        self.mask = m
+
+    def _w1_minute(self, m, thr_ma):
+        """Close one minute of W01 (§13.2). Small ints only: Σ I·dt is split as _w1_as·1000 + _w1_rem."""
+        tot = self._w1_ms
+        a = self._w1_as
+        r = self._w1_rem
+        # μ = tdiv(a·1000 + r, tot) without forming the product.
+        if a < 0:
+            neg = 1
+            if r:
+                a = -a - 1
+                r = 1000 - r
+            else:
+                a = -a
+        else:
+            neg = 0
+        q = a // tot
+        mu = q * 1000 + ((a - q * tot) * 1000 + r) // tot
+        if neg:
+            mu = -mu
+        amu = -mu if mu < 0 else mu
+        ok = self._w1_zero_ms * 10 >= tot * 9 and amu >= 5 and 4 * amu >= thr_ma
+        self._w1_ms = 0
+        self._w1_zero_ms = 0
+        self._w1_as = 0
+        self._w1_rem = 0
+        if ok:
+            self._w1_bad = 0
+            sign = 1 if mu > 0 else -1
+            if sign != self._w1_sign:
+                self._w1_sign = sign
+                self._w1_run = 0
+                self._w1_mu_sum = 0
+                self._w1_mu_n = 0
+            if self._w1_run < _W01_SET_MIN:
+                self._w1_run += 1
+            if mu > _MU_CLAMP:
+                mu = _MU_CLAMP
+            elif mu < -_MU_CLAMP:
+                mu = -_MU_CLAMP
+            s = self._w1_mu_sum + mu
+            k = self._w1_mu_n + 1
+            if k > _MU_N:
+                s = -((-s) // 2) if s < 0 else s // 2
+                k = k // 2
+            self._w1_mu_sum = s
+            self._w1_mu_n = k
+            if self._w1_run >= _W01_SET_MIN:
+                m |= W01
+                self.w1_mu_ma = -((-s) // k) if s < 0 else s // k
+        else:
+            self._w1_run = 0
+            self._w1_sign = 0
+            self._w1_mu_sum = 0
+            self._w1_mu_n = 0
+            if m & W01:
+                self._w1_bad += 1
+                if self._w1_bad >= _W01_CLEAR_MIN:
+                    m &= ~W01
+                    self._w1_bad = 0
+        return m
+
+    # ---- report (allocation allowed) -------------------------------------------------------------------------
+    def list(self, mon):
+        """[(code, advice)] of the active warnings, in code order, each advice one sentence with its numbers."""
+        out = []
+        m = self.mask
+        for n in range(1, 14):
+            if not m >> (n - 1) & 1:
+                continue
+            out.append(("W%02d" % n, self._advice(n, mon)))
+        return out
+
+    def _advice(self, n, mon):
+        t = ADVICE[n]
+        text = t[4:]
+        if n == 1:
+            mu = self.w1_mu_ma
+            a = -mu if mu < 0 else mu
+            cap = mon.capacity_ah if mon.capacity_ah > 0 else 1
+            return text % (str(mu), a * 24, _fmt(a * 240 // cap, 2))
+        if n == 2:
+            nv = mon.nominal.nominal_v
+            parts = []
+            if self._w2a:
+                parts.append("charged_voltage %s V is outside %s-%s V for a %d V system"
+                             % (_fmt(mon.vch_mv // 100, 1), _fmt(10 * nv, 1), _fmt(125 * nv // 10, 1), nv))
+            if self._w2b:
+                parts.append("the battery voltage stayed outside %s-%s V for 10 min for a %d V system (now %s V)"
+                             % (_fmt(75 * nv // 10, 1), _fmt(15 * nv, 1), nv, _fmt(mon.v_mv // 10, 2)))
+            if self._w2c:
+                parts.append("a charging voltage of 60.0 V or more was seen, above the 48 V class")
+            return text % "; ".join(parts or ["voltage class and settings disagree"])
+        if n == 3:
+            return text % (_fmt(self.w3_soc_cpct, 2), _fmt(self.w3_v_mv // 10, 2), self.w3_n)
+        if n == 4:
+            return text % (_fmt(self.w4_v_mv // 10, 2), self.w4_i_ma)
+        if n == 5:
+            return text % ((mon.op_time_s - mon.last_sync_s) // 86400)
+        if n == 11:
+            return text % (self.w11_i_ma, _fmt(self.w11_soc_cpct, 2))
+        if n == 12:
+            return text % getattr(mon, "unmeasured_s", 0)
+        return text
