@@ -10,7 +10,7 @@ try:
 except ImportError:  # not landed yet (or a module it needs is missing)
     RealMonitor = None
 
-SECRET = bytes(range(1, 33))           # a test secret (32 bytes)
+SECRET = hashlib.sha256(b"console test secret").digest()    # a test secret (32 bytes)
 
 
 class StandInMonitor:
@@ -35,7 +35,10 @@ class StandInMonitor:
         self.warnings = 0
 
     def power_w(self):
-        return (self.v_mv * self.i_ma * 2 + (1000000 if self.v_mv * self.i_ma >= 0 else -1000000)) // 2000000
+        # BM §6: rdiv(V·I, 10^6), round half away from zero.
+        p = self.v_mv * self.i_ma
+        q = (2 * abs(p) + 1000000) // 2000000
+        return -q if p < 0 else q
 
     def synchronize(self):
         self.synchronized = 1
