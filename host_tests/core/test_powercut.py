@@ -127,3 +127,106 @@ def test_erases_per_save_within_the_budget():
         ramblock.umount(_SRC)
     assert per_save_x100 <= 200, per_save_x100
     assert per_save_x100 >= 50, per_save_x100   # a record is > 128 B: every save writes a new data block
+
+
+# ---- a run cut at random seconds and restarted from flash (BM §14.3 loss bound) -------------------------------
+
+_CAP_AH = 200
+_CU = 360000000                       # cu per mAh (BM §0.1)
+_SEGMENTS = ((1200, -20000), (1800, -1000), (600, -150000), (1200, 50), (900, 10000), (1500, -3000))
+
+
+def _profile():
+    """(second, current mA) for a 2 h day of use, with a deterministic jitter of up to ±5 %."""
+    out = []
+    seed = 7
+    t = 0
+    for n, i_ma in _SEGMENTS:
+        for _ in range(n):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            j = (seed >> 8) % 1001 - 500                      # -500 … 500 (0.01 % units)
+            out.append(i_ma + i_ma * j // 10000)
+            t += 1
+    return out
+
+
+def _ce_cu(d):
+    return d["ce_mah"] * _CU + d["ce_rem"]
+
+
+def _qp_pu(d):
+    return (d["qp_mah"] * _CU + d["qp_rem_cu"]) * 65536 + d["qp_frac"]
+
+
+def _step(mon, i_ma):
+    for _ in range(mon.sample(12400, i_ma, 1000)):
+        mon.second()
+
+
+def test_cut_and_restarted_run_loses_at_most_one_save_interval():
+    from state_fields import HAVE_MONITOR
+    if not HAVE_MONITOR:
+        return
+    from shunt.monitor import Monitor
+    from shunt.settings import Settings
+    from shunt.saver import Saver, NONE
+    from test_store import Fs
+
+    prof = _profile()
+    cuts = []
+    seed = 99
+    while len(cuts) < 12:
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        c = 60 + (seed >> 4) % (len(prof) - 60)
+        if c not in cuts:
+            cuts.append(c)
+    fs = Fs(64)
+    try:
+        mon = Monitor(Settings())
+        store = fs.store()
+        assert store.load_state()[0] is None
+        saver = Saver()
+        saver.start(mon.op_time_s, None)
+        ce_hist = []                  # CE (cu) after each second of the uncut run
+        worst_x1000 = 0
+        restarted = []
+        for t in range(len(prof)):
+            _step(mon, prof[t])
+            st = mon.get_state()
+            reason = saver.due(mon.op_time_s, st, _CAP_AH)
+            if reason != NONE:
+                ok, d = store.save_state(st)
+                assert ok, d
+                saver.saved(mon.op_time_s, st, reason)
+            ce_hist.append(_ce_cu(st))
+            if t not in cuts:
+                continue
+            # power cut after this second: what a restart finds on flash
+            flash, diags = fs.store().load_state()
+            assert flash is not None and diags == []
+            i_max = 0
+            for k in range(max(0, t - 60), t + 1):
+                i_max = max(i_max, abs(prof[k]))
+            last60 = abs(ce_hist[t] - ce_hist[t - 60])
+            bound = max(_CAP_AH * _CU + i_max * 1000 * 100, last60)   # 1 mA for 1 s = 100 000 cu
+            lost_ce = abs(_ce_cu(st) - _ce_cu(flash))
+            lost_qp = abs(_qp_pu(st) - _qp_pu(flash))
+            assert lost_ce <= bound, (t, lost_ce, bound)
+            assert lost_qp <= bound * 65536 * 105 // 100, (t, lost_qp)   # Peukert factor ≤ 1.05 here
+            assert 0 <= st["op_time_s"] - flash["op_time_s"] <= 600, t
+            worst_x1000 = max(worst_x1000, lost_ce * 1000 // bound)
+            if t == cuts[0] or t == cuts[1]:
+                # restart from flash and run the rest of the day: the end differs by exactly the lost counting
+                m2 = Monitor(Settings())
+                m2.set_state(flash)
+                assert m2.restored == 1
+                for k in range(t + 1, len(prof)):
+                    _step(m2, prof[k])
+                restarted.append((_ce_cu(m2.get_state()), _ce_cu(st) - _ce_cu(flash)))
+        end = _ce_cu(mon.get_state())
+        assert len(restarted) == 2
+        for ce_end, lost in restarted:
+            assert ce_end == end - lost, (ce_end, end, lost)
+        assert worst_x1000 > 0   # the cuts did land between saves
+    finally:
+        fs.close()
