@@ -326,6 +326,8 @@ def test_w06_follows_synchronised():
 
 def test_w07_restored_until_sync_or_set_soc():
     s, w, mon = _make()
+    _run(w, mon, 100)
+    assert not _on(w, 7)                  # only a restored record raises it
     w.set(7)
     _run(w, mon, 100)
     assert _on(w, 7)
