@@ -320,3 +320,31 @@ def test_w10_stays_while_another_file_is_bad():
         assert st.save_json("settings.json", {"schema": 1})[0]
         assert not st.w10
     _run(t)
+
+
+def test_monitor_state_restores_field_for_field():
+    # §4.5: the restored state is the saved one, every field, and the monitor marks it restored (W07).
+    from state_fields import HAVE_MONITOR
+    if not HAVE_MONITOR:
+        return
+    from shunt.monitor import Monitor
+    from shunt.settings import Settings
+
+    def t(fs):
+        m = Monitor(Settings())
+        for k in range(900):
+            i_ma = (-42317, -1234, 0, 7777, -150000)[k // 180]
+            for _ in range(m.sample(12650 + k, i_ma, 250 + k % 7)):
+                m.second()
+        saved = m.get_state()
+        st = fs.store()
+        st.load_state()
+        assert st.save_state(saved) == (True, [])
+        vals, diags = fs.store().load_state()
+        assert diags == []
+        m2 = Monitor(Settings())
+        m2.set_state(vals)
+        assert m2.get_state() == saved
+        assert m2.restored == 1
+        assert m2.synchronized == saved["synchronized"]
+    _run(t)
