@@ -154,6 +154,10 @@ class Console:
         self._nonce = None
         self._pad = None
 
+    def too_long(self, n):
+        """The reply to a line a transport dropped for being `n` bytes long (n > 128)."""
+        return _err("TOOLONG", "line is %d bytes: at most %d" % (n, MAX_LINE))
+
     def tick(self, dt_ms):
         """Measured elapsed time, for the lockout back-off and the challenge lifetime."""
         self.auth.elapse(dt_ms)
@@ -203,7 +207,7 @@ class Console:
         while n and raw[n - 1] in (10, 13):
             n -= 1
         if n > MAX_LINE:
-            return _err("TOOLONG", "line is %d bytes: at most %d" % (n, MAX_LINE))
+            return self.too_long(n)
         raw = raw[:n]
         try:
             text = raw.decode()

@@ -1,0 +1,84 @@
+# Line assembly for the stream consoles (drivers.console_uart): CR/LF/CR LF ends, 128-byte limit, chunking,
+# and a console on a fake stream. Dual runtime: CPython pytest and the MicroPython unix port.
+import asyncio
+
+from drivers.console_uart import LineAssembler, ConsoleStream
+from shunt.console import Console
+from console_fakes import Device, new_auth
+
+
+def _feed_all(a, chunks):
+    out = []
+    for ch in chunks:
+        for item in a.feed(ch):
+            out.append(item)
+    return out
+
+
+def test_lines_end_at_cr_lf_or_crlf():
+    a = LineAssembler()
+    assert _feed_all(a, [b"a\rb\nc\r\nd"]) == [b"a", b"b", b"c"]
+    assert _feed_all(a, [b"\n"]) == [b"d"]
+
+
+def test_crlf_split_across_chunks_is_one_line_end():
+    a = LineAssembler()
+    assert _feed_all(a, [b"status\r", b"\nlist\r", b"\n"]) == [b"status", b"list"]
+
+
+def test_blank_line_is_delivered_for_the_console_to_answer():
+    a = LineAssembler()
+    assert _feed_all(a, [b"\n\r\n"]) == [b"", b""]
+
+
+def test_every_chunking_gives_the_same_lines():
+    data = b"get capacity\r\nset capacity 100\nstatus\r"
+    want = [b"get capacity", b"set capacity 100", b"status"]
+    for size in range(1, len(data) + 1):
+        a = LineAssembler()
+        assert _feed_all(a, [data[i:i + size] for i in range(0, len(data), size)]) == want, size
+
+
+def test_128_bytes_pass_and_129_are_reported_by_length():
+    a = LineAssembler()
+    assert _feed_all(a, [b"x" * 128 + b"\n"]) == [b"x" * 128]
+    assert _feed_all(a, [b"y" * 129 + b"\n"]) == [129]
+    assert _feed_all(a, [b"z" * 100, b"z" * 400, b"\nok\n"]) == [500, b"ok"]
+
+
+def test_reset_drops_a_partial_line():
+    a = LineAssembler()
+    _feed_all(a, [b"set capa"])
+    a.reset()
+    assert _feed_all(a, [b"status\n"]) == [b"status"]
+
+
+class _Reader:
+    def __init__(self, chunks):
+        self.chunks = list(chunks)
+
+    async def read(self, n):
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+class _Writer:
+    def __init__(self):
+        self.out = bytearray()
+
+    def write(self, b):
+        self.out += b
+
+    async def drain(self):
+        pass
+
+
+def test_console_stream_answers_each_line_and_ends_the_session_at_eof():
+    dev = Device()
+    c = Console(dev, new_auth())
+    c.authenticated = True
+    w = _Writer()
+    s = ConsoleStream(c, _Reader([b"get capa", b"city\r\n", b"q" * 130 + b"\n", b"\n"]), w)
+    asyncio.run(s.run())
+    assert bytes(w.out) == (b"OK capacity=200 Ah\n" b"ERR TOOLONG line is 130 bytes: at most 128\n"
+                            b"ERR EMPTY empty line: type 'help' for the commands\n")
+    assert not c.authenticated
