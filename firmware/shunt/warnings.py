@@ -461,7 +461,7 @@ class Warnings:
         if n == 3:
             return text % (_fmt(self.w3_soc_cpct, 2), _fmt(self.w3_v_mv // 10, 2), self.w3_n)
         if n == 4:
-            return text % (_fmt(self.w4_v_mv // 10, 2), self.w4_i_ma)
+            return text % (_fmt(self.w4_v_mv // 10, 2), -self.w4_i_ma)
         if n == 5:
             return text % ((mon.op_time_s - mon.last_sync_s) // 86400)
         if n == 11:
