@@ -107,7 +107,8 @@ def test_every_cut_point_of_every_save_gives_previous_or_new():
 
 
 def test_erases_per_save_within_the_budget():
-    # BM §14.4 budgets at most 2 block erases per save; docs/flash-wear.md uses the measured figure.
+    # BM §14.4 budgets at most 2 block erases per save; docs/flash-wear.md plans with 1.25 (measured: 1.08 on the
+    # 512-block partition, 1.10 here). This keeps that planning figure honest.
     if not MP:
         return
     ramblock.umount(_SRC)
@@ -125,7 +126,7 @@ def test_erases_per_save_within_the_budget():
         per_save_x100 = (dev.erases - e0) * 100 // n
     finally:
         ramblock.umount(_SRC)
-    assert per_save_x100 <= 200, per_save_x100
+    assert per_save_x100 <= 125, per_save_x100
     assert per_save_x100 >= 50, per_save_x100   # a record is > 128 B: every save writes a new data block
 
 
