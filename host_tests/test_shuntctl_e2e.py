@@ -1,0 +1,146 @@
+"""End to end: tools/shuntctl.py (a separate process) against tools/console_server.py over TCP on 127.0.0.1,
+wrapping a real Settings + Monitor. A `set capacity` shows in `status` and in the VE.Direct text block."""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from console_server import ConsoleServer, HostDevice, make_auth
+from shunt.settings import Settings
+from shunt.monitor import Monitor
+from shunt.vedirect import TextBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHUNTCTL = ROOT / "tools" / "shuntctl.py"
+SECRET = "5e" * 32
+
+
+@pytest.fixture(scope="module")
+def server():
+    settings = Settings()
+    monitor = Monitor(settings)
+    monitor.set_soc(5000)               # 50.00 %: Qp = 100 Ah of the default 200 Ah (BM §4.4)
+    device = HostDevice(settings, monitor)
+    srv = ConsoleServer(device, make_auth(SECRET))
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(srv.start())
+        started.set()
+        loop.run_forever()
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    assert started.wait(5)
+    yield srv
+    asyncio.run_coroutine_threadsafe(srv.close(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    th.join(5)
+
+
+def ctl(srv, *args, secret=SECRET, port=None):
+    env = dict(os.environ)
+    env.pop("SHUNT_SECRET", None)
+    if secret:
+        env["SHUNT_SECRET"] = secret
+    return subprocess.run([sys.executable, str(SHUNTCTL), "--tcp", "127.0.0.1:%d" % (port or srv.port)] + list(args),
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def vedirect_fields(monitor):
+    b = TextBuilder()
+    n = b.build_cycle_from(monitor)
+    fields = {}
+    for rec in bytes(b.buf[:n]).split(b"\r\n"):
+        label, sep, value = rec.partition(b"\t")
+        if sep:
+            fields[label.decode()] = value
+    return fields
+
+
+def test_set_capacity_shows_in_status_and_vedirect(server):
+    mon = server.device.monitor
+    r = ctl(server, "--json", "status")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["SOC"] == "50.00 %"
+    assert vedirect_fields(mon)["SOC"] == b"500"
+    r = ctl(server, "set", "capacity", "400")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "capacity=400 Ah"
+    assert server.device.settings_writes == 1
+    # BM §1: a capacity change keeps Qp (100 Ah), so SOC = (400 - 100) / 400 = 75.0 %.
+    r = ctl(server, "--json", "status")
+    assert json.loads(r.stdout)["SOC"] == "75.00 %"
+    assert vedirect_fields(mon)["SOC"] == b"750"
+    r = ctl(server, "get", "capacity")
+    assert r.stdout.strip() == "400 Ah"
+
+
+def test_human_table_and_json_list(server):
+    r = ctl(server, "status")
+    assert r.returncode == 0
+    assert any(ln.split()[0] == "SOC" for ln in r.stdout.splitlines())
+    r = ctl(server, "--json", "list")
+    rows = json.loads(r.stdout)
+    assert len(rows) == 37
+    cap = [x for x in rows if x["name"] == "tail_current"][0]
+    assert cap == {"name": "tail_current", "value": "4.0 %", "range": "0.5..10.0 % in steps of 0.1",
+                   "default": "4.0 %"}
+
+
+def test_value_error_is_one_line_on_stderr_and_changes_nothing(server):
+    before = server.device.settings.values["capacity"]
+    r = ctl(server, "set", "capacity", "nan")
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("shuntctl: ERR VALUE capacity")
+    assert server.device.settings.values["capacity"] == before
+
+
+def test_wrong_secret_is_refused(server):
+    before = server.device.settings.values["capacity"]
+    r = ctl(server, "set", "capacity", "123", secret="00" * 32)
+    assert r.returncode == 1 and "ERR AUTH" in r.stderr and r.stderr.count("\n") == 1
+    assert ("00" * 32) not in r.stderr
+    assert server.device.settings.values["capacity"] == before
+
+
+def test_missing_secret_for_a_change(server):
+    r = ctl(server, "synchronize", secret=None)
+    assert r.returncode == 2 and "--secret" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_connection_refused_is_one_line(server):
+    r = ctl(server, "status", port=1)
+    assert r.returncode == 2 and r.stderr.startswith("shuntctl: cannot connect") and r.stderr.count("\n") == 1
+
+
+def test_set_soc_sync_status_history_warnings_watch(server):
+    r = ctl(server, "set-soc", "42.5")
+    assert r.returncode == 0 and "42.50" in r.stdout
+    assert server.device.monitor.soc_cpct == 4250
+    r = ctl(server, "--json", "sync-status")
+    assert json.loads(r.stdout)["last_set_soc_cpct"] == "42.50 %"
+    r = ctl(server, "--json", "history")
+    assert set(json.loads(r.stdout)) == {"H%d" % i for i in range(1, 19)}
+    assert ctl(server, "warnings").returncode == 0
+    r = ctl(server, "--json", "watch", "--count", "2", "--interval", "0.05")
+    assert [json.loads(x)["SOC"] for x in r.stdout.splitlines()] == ["42.50 %", "42.50 %"]
+
+
+def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
+    new = "a1" * 32
+    r = ctl(server, "passwd", "--new-secret", new)
+    assert r.returncode == 0, r.stderr
+    assert new not in r.stdout and SECRET not in r.stdout
+    assert server.device.secret_hex == new
+    assert ctl(server, "save").returncode == 1                    # the old secret no longer works
+    r = ctl(server, "passwd", "--new-secret", SECRET, secret=new)  # and back
+    assert r.returncode == 0, r.stderr
+    assert ctl(server, "save").returncode == 0

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The shunt console on a TCP port of 127.0.0.1, for the simulator and for tests.
+
+Each TCP connection gets its own `shunt.console.Console` session (ended when the connection closes); all share
+one `shunt.auth.Auth`, so failures and lockouts count across connections, as on the board. Lines are assembled
+exactly as on the board (drivers.console_uart). Standalone it wraps a real Settings + Monitor:
+
+    python tools/console_server.py --port 7878            # prints the one-time setup code
+    SHUNT_SECRET=<64 hex> python tools/console_server.py --port 7878
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT / "firmware") not in sys.path:
+    sys.path.insert(0, str(_ROOT / "firmware"))
+
+from shunt.auth import Auth  # noqa: E402
+from shunt.console import Console  # noqa: E402
+from drivers.console_uart import ConsoleStream  # noqa: E402
+
+
+class HostDevice:
+    """The console's device hooks (see shunt.console) on the host: settings and monitor in memory; saves are
+    counted, restart and zero_current are recorded. The simulator can replace any hook."""
+
+    def __init__(self, settings, monitor):
+        self.settings = settings
+        self.monitor = monitor
+        self.saves = 0
+        self.settings_writes = 0
+        self.restarts = 0
+        self.secret_hex = ""
+        self.current_offset_nv = 0
+
+    def persist_settings(self) -> None:
+        self.settings_writes += 1
+
+    def save_state(self) -> None:
+        self.saves += 1
+
+    def restart(self) -> None:
+        self.restarts += 1
+
+    def zero_current(self) -> int:
+        raise ValueError("no INA226 on the host: the simulator provides zero_current")
+
+    def urandom(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def store_secret(self, hex_text: str) -> None:
+        self.secret_hex = hex_text
+
+
+class ConsoleServer:
+    """asyncio TCP server feeding lines to one Console per connection."""
+
+    def __init__(self, device, auth: Auth, host: str = "127.0.0.1", port: int = 0):
+        self.device = device
+        self.auth = auth
+        self.host = host
+        self.port = port
+        self.consoles: list[Console] = []
+        self._server: asyncio.base_events.Server | None = None
+        self._ticker: asyncio.Task | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._client, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ticker = asyncio.create_task(self._tick())
+        return self.port
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        console = Console(self.device, self.auth)
+        self.consoles.append(console)
+        try:
+            await ConsoleStream(console, reader, writer).run()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            console.disconnect()
+            self.consoles.remove(console)
+            writer.close()
+
+    async def _tick(self) -> None:
+        # Measured elapsed time drives the lockout back-off, as the app's once-per-second task does on the board.
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            self.auth.elapse(int((now - last) * 1000))
+            last = now
+
+    async def close(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+def make_auth(secret_hex: str = "") -> Auth:
+    return Auth(hashlib.sha256, os.urandom, secret_hex)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    from shunt.settings import Settings
+    from shunt.monitor import Monitor
+
+    settings = Settings()
+    monitor = Monitor(settings)
+    device = HostDevice(settings, monitor)
+    auth = make_auth(args.secret or os.environ.get("SHUNT_SECRET", ""))
+    if not auth.has_secret():
+        print("setup code (one use): %s" % auth.setup_code(), flush=True)
+    server = ConsoleServer(device, auth, "127.0.0.1", args.port)
+    port = await server.start()
+    print("console on 127.0.0.1:%d" % port, flush=True)
+    while True:
+        # A steady idle battery so that status has values: 12.80 V, no current, one sample per 100 ms.
+        for _ in range(10):
+            n = monitor.sample(12800, 0, 100)
+            for _ in range(n):
+                monitor.second()
+        await asyncio.sleep(1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Serve the shunt console on 127.0.0.1 (real Settings + Monitor).")
+    p.add_argument("--port", type=int, default=7878, help="TCP port on 127.0.0.1 (0: any free port)")
+    p.add_argument("--secret", default="", help="console secret, 64 hex characters (default: $SHUNT_SECRET)")
+    args = p.parse_args()
+    try:
+        asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        pass
+    except (OSError, ValueError) as e:
+        print("console_server: %s" % e, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
