@@ -17,6 +17,7 @@ REASONS = ("none", "command", "sync", "rate", "periodic")
 RATE_S = const(60)
 PERIODIC_S = const(600)
 _CU = const(360000000)          # cu per mAh (BM §0.1)
+_SYNC_AUTO = const(1)           # last_sync_kind of an automatic sync (shunt.monitor.SYNC_AUTO)
 _RATE_FIELDS = ("synchronized", "h4", "h5", "h11", "h12")
 
 
@@ -81,7 +82,7 @@ class Saver:
         marks = _sync_marks(state)
         prev = self._prev
         self._prev = marks
-        if prev is not None and (marks[0] != prev[0] or marks[1] != prev[1]) and marks[0] == 1 and not prev[2]:
+        if prev is not None and (marks[0] != prev[0] or marks[1] != prev[1]) and marks[0] == _SYNC_AUTO and not prev[2]:
             # §14.2: an automatic sync is urgent unless it found Qp = CE = 0 and the flag already set
             self._sync = True
         base = self.saved_state

@@ -228,3 +228,38 @@ def test_worst_case_is_1440_automatic_saves_a_day():
             s.saved(t, st, RATE)
             n += 1
     assert n == 1440
+
+
+def test_real_monitor_auto_sync_is_saved_at_once():
+    from state_fields import HAVE_MONITOR
+    if not HAVE_MONITOR:
+        return
+    from shunt.monitor import Monitor, SYNC_AUTO
+    from shunt.settings import Settings
+    assert SYNC_AUTO == 1
+    m = Monitor(Settings())
+    s = Saver()
+    s.start(0, None)
+    saves = []
+
+    def run(v_mv, i_ma, seconds):
+        for _ in range(seconds):
+            for _ in range(m.sample(v_mv, i_ma, 1000)):
+                m.second()
+            st = m.get_state()
+            r = s.due(m.op_time_s, st, CAP_AH)
+            if r != NONE:
+                s.saved(m.op_time_s, st, r)
+                saves.append((m.op_time_s, r))
+
+    run(12400, -20000, 1800)            # 10 Ah out: rate-limited saves once a minute
+    assert len(saves) == 30 and saves[-1][1] == RATE
+    n = len(saves)
+    # BM §4.2: 200 Ah, 13.2 V, tail 4.0 % = 8 A, 3 min: charging at 13.5 V and 5 A syncs after 180 s, saved within 60 s
+    run(13500, 5000, 300)
+    synced_at = m.last_sync_s
+    assert m.last_sync_kind == SYNC_AUTO and m.ce_mah == 0
+    sync_saves = [x for x in saves[n:] if x[1] == SYNC]
+    assert sync_saves and sync_saves[0][0] - synced_at <= 60
+    for k in range(1, len(saves)):
+        assert saves[k][0] - saves[k - 1][0] >= 60
