@@ -630,7 +630,8 @@ def _flatten(lines, key, v):
         unit, dec = _unit_of(key)
         lines.append("%s=%s%s" % (key, _st.fmt_fixed(v, dec) if dec else str(v), " " + unit if unit else ""))
         return
-    lines.append("%s=%s" % (key, "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in str(v))))
+    t = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in str(v))
+    lines.append("%s=%s" % (key, t if t else "---"))
 
 
 def _default_text(r):
