@@ -141,6 +141,8 @@ class Console:
     with its failure count and lockout, is shared by all of them."""
 
     def __init__(self, device, auth):
+        # auth: the shared shunt.auth.Auth; None for a local console that the caller marks authenticated itself
+        # (a simulator's own terminal).
         self.device = device
         self.auth = auth
         self.authenticated = False
@@ -160,7 +162,8 @@ class Console:
 
     def tick(self, dt_ms):
         """Measured elapsed time, for the lockout back-off and the challenge lifetime."""
-        self.auth.elapse(dt_ms)
+        if self.auth is not None:
+            self.auth.elapse(dt_ms)
 
     # --- entry points --------------------------------------------------------------------------------
     def handle_line(self, line):
@@ -488,6 +491,8 @@ class Console:
     # --- authentication ------------------------------------------------------------------------------
     def _c_auth(self, text, words):
         a = self.auth
+        if a is None:
+            raise _Err("NOSECRET", "this console has no authentication (auth None): it is always local")
         if a.locked():
             raise _Err("LOCKED", "too many failed answers: try again in %d s" % _ceil_s(a.lock_ms))
         if len(words) == 1:

@@ -640,3 +640,13 @@ def test_every_reply_ends_with_one_ok_or_err_line():
         lines = r[:-1].split("\n")
         ends = [x for x in lines if x.startswith("OK") or x.startswith("ERR ")]
         assert len(ends) == 1 and ends[0] == lines[-1], (ln, r)
+
+
+def test_console_without_auth_object_refuses_auth_and_ticks():
+    dev = Device()
+    c = Console(dev, None)
+    c.tick(1000)
+    assert code(c.handle_line("auth")) == "NOSECRET"
+    assert code(c.handle_line("passwd " + "00" * 32)) == "AUTH"
+    c.authenticated = True                      # a simulator's local console
+    assert code(c.handle_line("set capacity 120")) == "OK"
