@@ -25,8 +25,11 @@ MFG_ID = const(0x5449)      # "TI"
 DIE_ID = const(0x2260)
 CONFIG_POR = const(0x4127)
 # ina226_timing: 0 standard = AVG 64, 1.1 ms / 1.1 ms; 1 pulsed = AVG 16, VBUSCT 1.1 ms, VSHCT 8.244 ms (BM §2).
-CONFIGS = (0x4727, 0x453F)
-PERIODS_MS = (141, 150)     # typical result periods (platform.md §1.2); diagnostics only, never integrated
+# ina226_timing 0 standard, 1 pulsed (BM §2). Index 2 is the host simulator's: AVG 1024, VBUSCT 332 µs, VSHCT
+# 588 µs, one result every ≈ 942 ms (still inside the 1 000 ms sensor-fault limit), so that a multi-day
+# simulation runs at about one sample a second; never a user setting.
+CONFIGS = (0x4727, 0x453F, 0x4E9F)
+PERIODS_MS = (141, 150, 942)   # typical result periods (platform.md §1.2); diagnostics only, never integrated
 _CNVR = const(0x0400)       # Mask/Enable: assert ALERT on conversion ready
 _CVRF = const(0x0008)       # Mask/Enable: conversion ready; reading 0x06 clears it (platform.md §1.5)
 

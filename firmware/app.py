@@ -1,0 +1,397 @@
+# The board application: wires the INA226, VE.Direct, the consoles, persistence and the watchdog to the core.
+# Spec: battery-monitor.md §0.4 (board), §2 (measurement), §12.2 (zero current), §14 (persistence);
+# vedirect.md §3.7, §5; platform.md §2.7 (watchdog, reset cause).
+#
+# `App` holds no clock: every step takes `now_ms` (a ticks_ms value) and uses only ticks_diff, so the board's
+# asyncio tasks (run() below) and the host simulator (tools/fw_sim.py) drive exactly the same code.
+try:
+    from time import ticks_diff
+except ImportError:  # CPython (host simulator): ticks never wrap there
+    def ticks_diff(a, b):
+        return a - b
+
+from shunt.settings import Settings
+from shunt.monitor import Monitor, STATE_FIELDS
+from shunt.record import Codec
+from shunt.saver import Saver, NONE as SAVE_NONE, COMMAND as SAVE_COMMAND
+from shunt.convert import bus_to_mv, shunt_to_ma
+from shunt.vedirect import base36_serial
+from shunt.vehex import HexHandler
+from shunt.console import Console
+from shunt.auth import Auth
+from drivers.ina226 import INA226, Sampler, SAMPLE
+from drivers.store import Store, SETTINGS, CALIBRATION
+from drivers.vedirect_uart import VeDirectPort
+
+SECRET_FILE = "secret.txt"
+_ZERO_MS = 10000        # §12.2: 10 s of op_time
+_ZERO_MIN_N = 10
+_ZERO_MAX_SPREAD = 40   # LSB (100 µV)
+
+
+def _rdiv(a, b):
+    q = (2 * abs(a) + b) // (2 * b)
+    return -q if a < 0 else q
+
+
+class App:
+    """One smart shunt. Construct with the hardware objects (real or fake); call `start(now_ms)` once, then
+    `poll_sensor(now_ms)` whenever a conversion may be ready and `poll_port(now_ms)` every ~20 ms."""
+
+    def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
+                 ina_address=0x40, ina_timing=None, log=None, store=None):
+        self.log = log if log is not None else print
+        self.urandom = urandom
+        self.settings = Settings()
+        self.store = store if store is not None else Store(root, Codec(STATE_FIELDS))
+        self.diagnostics = []
+        self._load_settings()
+        self.monitor = Monitor(self.settings)
+        self.saver = Saver()
+        self._restore_state()
+        self.relay_pin = relay_pin
+        self._relay_out = -1
+        self._settings_dirty = False
+        self.settings.add_listener(self._on_setting)
+        timing = ina_timing if ina_timing is not None else self.settings.values["ina226_timing"]
+        self._sim_timing = ina_timing
+        self.ina = INA226(i2c, ina_address, timing, start=False)
+        self.sampler = None
+        self._last_sample_ms = None
+        self.measuring = False       # a good measurement exists and the sensor is not in fault (VD §3.7)
+        self._zero = None            # [sum, n, min, max, elapsed_ms] while a zero-current measurement runs
+        self.zero_result = None      # (offset_nv or None, message) of the last measurement
+        self.restart_requested = False
+        self.serial = base36_serial(mac)
+        self.hex = HexHandler(self.monitor, self.settings, self, self.serial)
+        self.port = VeDirectPort(uart, self.hex) if uart is not None else None
+        self._port_ms = None
+        if sha256 is not None:
+            self.auth = Auth(sha256, urandom, self._read_secret())
+        else:
+            self.auth = None
+        self.on_second = None        # optional hook (the simulator's log)
+
+    # ---- start-up --------------------------------------------------------------------------------------
+    def _load_settings(self):
+        d, diags = self.store.load_json(SETTINGS)
+        self.diagnostics.extend(diags)
+        if d is not None:
+            try:
+                self.settings.load_dict(d)
+            except ValueError as e:
+                self.store.mark_bad(SETTINGS, str(e))
+                self.diagnostics.append("%s: %s: defaults used" % (SETTINGS, e))
+        self.offset_nv = 0
+        self.offset_op_s = 0
+        c, diags = self.store.load_json(CALIBRATION)
+        self.diagnostics.extend(diags)
+        if c is not None:
+            nv = c.get("offset_nV") if isinstance(c, dict) else None
+            if isinstance(nv, int) and abs(nv) <= 5000 * self.settings.values["shunt_rating_mv"]:
+                self.offset_nv = nv
+                self.offset_op_s = c.get("op_time_s", 0)
+            else:
+                self.store.mark_bad(CALIBRATION, "bad offset")
+                self.diagnostics.append("%s: bad offset: 0 used" % CALIBRATION)
+        if self.urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
+            # platform.md §4.3: the key is drawn at first start and stored with the settings
+            self.settings.values["instant_readout_key"] = bytes(self.urandom(16))
+            self.persist_settings()
+
+    def _restore_state(self):
+        values, diags = self.store.load_state()
+        self.diagnostics.extend(diags)
+        if values is not None:
+            self.monitor.set_state(values)
+        if self.store.w10:
+            self.monitor.warn.set(10)
+        self.saver.start(self.monitor.op_time_s, values)
+
+    def _read_secret(self):
+        try:
+            with open(self.store.path(SECRET_FILE)) as f:
+                return f.read(200).strip()
+        except (OSError, AttributeError):
+            return ""
+
+    def start(self, now_ms):
+        """Bring up the sensor (an absent chip is a fault that re-probes every second, never a crash loop)."""
+        try:
+            self.ina.start()
+        except OSError as e:
+            self.diagnostics.append(str(e))
+        self.sampler = Sampler(self.ina, now_ms)
+        self._port_ms = now_ms
+        for d in self.diagnostics:
+            self.log("diag: " + d)
+        if self.auth is not None and not self.auth.has_secret():
+            # issue 7: a fresh device prints a one-time setup code on the USB console only
+            self.log("console setup code (one use): " + self.auth.setup_code())
+
+    # ---- sampling (§0.3, §2) ---------------------------------------------------------------------------
+    def poll_sensor(self, now_ms):
+        """Take the conversion if one is ready. Returns True if a sample was counted."""
+        sampler = self.sampler
+        r = sampler.poll(now_ms)
+        mon = self.monitor
+        if sampler.fault:
+            mon.warn.set(13)        # W13 clears itself after 10 good samples (§13.2)
+            self.measuring = False
+        if r != SAMPLE:
+            return False
+        ina = self.ina
+        last = self._last_sample_ms
+        dt = 0 if last is None else ticks_diff(now_ms, last)
+        self._last_sample_ms = now_ms
+        v = self.settings.values
+        i_ma = shunt_to_ma(ina.raw_shunt, self.offset_nv, v["shunt_rating_a"], v["shunt_rating_mv"],
+                           v["current_invert"])
+        n = mon.sample(bus_to_mv(ina.raw_bus, v["voltage_divider"]), i_ma, dt)
+        if ina.shunt_over_range:
+            mon.warn.set(8)
+        if ina.bus_over_range:
+            mon.warn.set(9)
+        if not sampler.fault:
+            self.measuring = True
+        z = self._zero
+        if z is not None:
+            s = ina.raw_shunt
+            z[0] += s
+            z[1] += 1
+            if s < z[2]:
+                z[2] = s
+            if s > z[3]:
+                z[3] = s
+            z[4] += dt
+        if self.relay_pin is not None and mon.relay.energised != self._relay_out:
+            self._relay_out = mon.relay.energised
+            self.relay_pin.value(self._relay_out)
+        while n:
+            n -= 1
+            mon.second()
+            self._per_second()
+        return True
+
+    def _per_second(self):
+        """Step 9 side work: the zero-current measurement, settings written by the firmware itself, saves."""
+        if self._zero is not None and self._zero[4] >= _ZERO_MS:
+            self._zero_finish()
+        if self._settings_dirty:
+            try:
+                self.persist_settings()
+            except OSError:
+                pass  # W10 is raised by the store; retried next second
+        self._auto_save()
+        if self.on_second is not None:
+            self.on_second(self)
+
+    def _auto_save(self):
+        mon = self.monitor
+        state = mon.get_state()
+        reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
+        if reason != SAVE_NONE:
+            self._save(state, reason)
+
+    def _save(self, state, reason):
+        ok, diags = self.store.save_state(state)
+        mon = self.monitor
+        if ok:
+            self.saver.saved(mon.op_time_s, state, reason)
+            if not self.store.w10:
+                mon.warn.clear(10)
+        else:
+            self.saver.failed(mon.op_time_s, reason)
+            mon.warn.set(10)
+            for d in diags:
+                self.log("diag: " + d)
+        return ok
+
+    # ---- VE.Direct (vedirect.md §3.7, §5) ----------------------------------------------------------------
+    def poll_port(self, now_ms):
+        """Read HEX, answer it, and send a text cycle when due. Text only while measuring (VD §3.7)."""
+        if self.port is None:
+            return 0
+        dt = ticks_diff(now_ms, self._port_ms)
+        self._port_ms = now_ms
+        return self.port.poll(dt, self.monitor if self.measuring else None)
+
+    # ---- the device interface of the console (shunt.console) and the HEX handler (shunt.vehex) ---------
+    def _on_setting(self, name, user):
+        self._settings_dirty = True
+        if name == "ina226_timing" and self._sim_timing is None:
+            self.ina.set_timing(self.settings.values["ina226_timing"])
+
+    def persist_settings(self):
+        ok, diags = self.store.save_json(SETTINGS, self.settings.to_dict())
+        if not ok:
+            self.monitor.warn.set(10)
+            raise OSError("; ".join(diags))
+        self._settings_dirty = False
+
+    def save_state(self):
+        """Commands: applied, saved, then acknowledged (§14.2); nothing is written if only op_time changed."""
+        mon = self.monitor
+        state = mon.get_state()
+        self.saver.request_now()
+        reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
+        if reason != SAVE_NONE and not self._save(state, reason):
+            raise OSError("state save failed")
+
+    def hex_set_setting(self, name, value):
+        before = self.settings.to_dict()
+        if self.settings.set_stored(name, value):
+            try:
+                self.persist_settings()
+            except OSError:
+                self.settings.load_dict(before)
+                raise ValueError("%s: not saved" % name)
+
+    def synchronize(self):
+        self.monitor.synchronize()
+        self._save_quiet()
+
+    def clear_history(self):
+        self.monitor.clear_history()
+        self._save_quiet()
+
+    def restore_defaults(self):
+        self.monitor.restore_defaults()
+        try:
+            self.persist_settings()
+        except OSError:
+            pass
+
+    def relay_remote(self, on):
+        self.monitor.relay_remote(on)
+        self._save_quiet()
+
+    def _save_quiet(self):
+        # A HEX command is applied even if the save fails: W10 is raised and the saver retries.
+        try:
+            self.save_state()
+        except OSError:
+            pass
+
+    def restart(self):
+        self.restart_requested = True
+
+    def store_secret(self, hex_text):
+        p = self.store.path(SECRET_FILE)
+        with open(p + ".tmp", "w") as f:
+            f.write(hex_text)
+        import os
+        os.rename(p + ".tmp", p)
+
+    @property
+    def current_offset_nv(self):
+        return self.offset_nv
+
+    @property
+    def current_offset_lsb(self):
+        return _rdiv(self.offset_nv, 2500)
+
+    # ---- zero-current calibration (§12.2) ----------------------------------------------------------------
+    def zero_current_start(self):
+        """Start the 10 s measurement (HEX 0x1029 replies now). A repeat while it runs changes nothing."""
+        if self._zero is None:
+            self._zero = [0, 0, 32767, -32768, 0]
+            self.zero_result = None
+
+    def zero_current(self):
+        # The synchronous console path cannot wait 10 s for the sampler; the board uses zero_current_async.
+        raise ValueError("the measurement takes 10 s: start it with HEX 0x1029 or the board console")
+
+    async def zero_current_async(self):
+        import asyncio
+        self.zero_current_start()
+        while self._zero is not None:
+            await asyncio.sleep_ms(100)
+        nv, msg = self.zero_result
+        if nv is None:
+            raise ValueError(msg)
+        return nv
+
+    def _zero_finish(self):
+        total, n, lo, hi, _ = self._zero
+        self._zero = None
+        nv = _rdiv(2500 * total, n) if n else 0
+        rating_mv = self.settings.values["shunt_rating_mv"]
+        if n < _ZERO_MIN_N:
+            self.zero_result = (None, "only %d samples in 10 s (at least 10 needed)" % n)
+        elif abs(nv) > 5000 * rating_mv:
+            self.zero_result = (None, "offset %d nV is above 0.5 %% of full scale (%d nV): is a load or charger "
+                                      "still connected?" % (nv, 5000 * rating_mv))
+        elif hi - lo > _ZERO_MAX_SPREAD:
+            self.zero_result = (None, "the current changed during the measurement (%d LSB spread, at most 40)"
+                                % (hi - lo))
+        else:
+            self.offset_nv = nv
+            self.offset_op_s = self.monitor.op_time_s
+            ok, diags = self.store.save_json(CALIBRATION, {"offset_nV": nv, "op_time_s": self.offset_op_s})
+            if not ok:
+                self.monitor.warn.set(10)
+            self.monitor.zero_current_ok()
+            self.zero_result = (nv, "offset %d nV" % nv)
+        self.log("zero_current: " + self.zero_result[1])
+
+
+# ---- the board's asyncio tasks (one per concern, STYLE.md) ---------------------------------------------------
+
+async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, alert_flag=None):
+    """Run the app on the board until reset. `cfg` is board_config; the hardware objects come from main.py."""
+    import asyncio
+    import time
+    app.start(time.ticks_ms())
+    health = [time.ticks_ms()]
+
+    async def sample_task():
+        # Every conversion: wait for the ALERT edge (or poll), read it, count it with the measured interval.
+        while True:
+            if alert_flag is not None:
+                try:
+                    await asyncio.wait_for_ms(alert_flag.wait(), 50)
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep_ms(20)
+            now = time.ticks_ms()
+            app.poll_sensor(now)
+            health[0] = now
+
+    async def port_task():
+        while True:
+            await asyncio.sleep_ms(20)
+            app.poll_port(time.ticks_ms())
+
+    async def beacon_task():
+        while True:
+            await asyncio.sleep_ms(1000)
+            beacon.update(app.monitor)
+
+    async def restart_task():
+        while True:
+            await asyncio.sleep_ms(200)
+            if app.restart_requested:
+                await asyncio.sleep_ms(300)   # let the reply leave first
+                import machine
+                machine.reset()
+
+    async def watchdog_task():
+        # Fed only while the sampling task runs: a hung loop or a wedged sampler resets the board.
+        while True:
+            await asyncio.sleep_ms(1000)
+            if time.ticks_diff(time.ticks_ms(), health[0]) < 3000:
+                wdt.feed()
+
+    tasks = [asyncio.create_task(sample_task()), asyncio.create_task(port_task()),
+             asyncio.create_task(restart_task())]
+    if wdt is not None:
+        tasks.append(asyncio.create_task(watchdog_task()))
+    if beacon is not None:
+        tasks.append(asyncio.create_task(beacon_task()))
+    if uart_console is not None:
+        tasks.append(asyncio.create_task(uart_console.run()))
+    if ble is not None:
+        tasks.append(asyncio.create_task(ble.run()))
+    await asyncio.gather(*tasks)

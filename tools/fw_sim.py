@@ -1,0 +1,223 @@
+# The firmware side of the simulator: the real board app (fake INA226 -> driver -> core -> VE.Direct) on a
+# simulated clock, fed by the battery model over stdin. Runs under CPython and the MicroPython unix port.
+# Usage: <python|micropython> tools/fw_sim.py [--state DIR] [--log FILE] [--set NAME=VALUE]... [--seed N]
+#        [--text-every N]  (a text cycle every N simulated seconds; 0: none, HEX replies still go out)
+# stdin lines: T <t_ms> <v_mv> <i_ma> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes> | Q
+# stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
+import sys
+
+_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+sys.path.insert(0, _HERE + "/../firmware")
+
+from app import App                                   # noqa: E402
+from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
+from shunt.console import Console                     # noqa: E402
+from shunt.monitor import STATE_FIELDS                # noqa: E402
+from shunt.record import Codec                        # noqa: E402
+from drivers.store import Store                       # noqa: E402
+
+SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
+LOG_HEADER = ("t_s,v_mv,i_ma,soc_cpct,synchronized,ce_mah,ttg_min,alarm_bits,warnings,sync_count,"
+              "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s\n")
+
+
+class MemStore:
+    """No --state: a board whose flash is empty at start and forgotten at the end."""
+
+    w10 = False
+
+    def __init__(self):
+        self.files = {}
+
+    def path(self, name):
+        return "/nonexistent/" + name
+
+    def load_state(self):
+        return None, []
+
+    def save_state(self, values):
+        self.files["state"] = dict(values)
+        return True, []
+
+    def load_json(self, name):
+        return None, []
+
+    def save_json(self, name, obj):
+        self.files[name] = obj
+        return True, []
+
+    def mark_bad(self, name, reason):
+        pass
+
+
+class FakeUART:
+    """Collects what the firmware writes and hands it HEX bytes to read."""
+
+    def __init__(self, out):
+        self._out = out
+        self._rx = b""
+
+    def write(self, data):
+        self._out.write(bytes(data))
+        return len(data)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self._rx))
+        if not n:
+            return None
+        buf[:n] = self._rx[:n]
+        self._rx = self._rx[n:]
+        return n
+
+    def feed(self, data):
+        self._rx += data
+
+
+class Noise:
+    """Deterministic shunt noise: a 32-bit LCG summed 4 times (roughly Gaussian), integer nV."""
+
+    def __init__(self, seed):
+        self.x = seed & 0xFFFFFFFF
+        self.rms_nv = 0
+
+    def next(self):
+        s = 0
+        for _ in range(4):
+            self.x = (self.x * 1664525 + 1013904223) & 0xFFFFFFFF
+            s += (self.x >> 8) - (1 << 23)
+        # sum of 4 uniforms on ±2^23 has σ = 2^23·2/√3 ≈ 9 686 330; scale to rms_nv
+        return s * self.rms_nv // 9686330
+
+
+def _args(argv):
+    a = {"state": None, "log": None, "set": [], "seed": 1, "text-every": 1}
+    i = 1
+    while i < len(argv):
+        k = argv[i]
+        if k in ("--state", "--log", "--seed", "--text-every") and i + 1 < len(argv):
+            a[k[2:]] = argv[i + 1] if k in ("--state", "--log") else int(argv[i + 1])
+            i += 2
+        elif k == "--set" and i + 1 < len(argv):
+            a["set"].append(argv[i + 1])
+            i += 2
+        else:
+            sys.stderr.write("fw_sim: unknown argument %s\n" % k)
+            sys.exit(2)
+    return a
+
+
+def main():
+    a = _args(sys.argv)
+    out = sys.stdout.buffer
+    err = sys.stderr
+    chip = FakeINA226()
+    i2c = FakeI2C(chip)
+    uart = FakeUART(out)
+    store = Store(a["state"], Codec(STATE_FIELDS)) if a["state"] else MemStore()
+    app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
+    for kv in a["set"]:
+        name, value = (kv.split("=", 1) + [""])[:2]
+        try:
+            if app.settings.set(name, value):
+                app.persist_settings()
+        except ValueError as e:
+            err.write("fw_sim: --set %s\n" % e)
+            sys.exit(2)
+    console = Console(app, None)
+    console.authenticated = True       # the simulator's local console is the owner's USB console
+    log = open(a["log"], "w") if a["log"] else None
+    if log:
+        log.write(LOG_HEADER)
+    syncs = [0, app.monitor.last_sync_s, app.monitor.last_sync_kind]
+
+    def on_second(app):
+        m = app.monitor
+        if m.last_sync_s != syncs[1] or m.last_sync_kind != syncs[2]:
+            syncs[0] += 1
+            syncs[1] = m.last_sync_s
+            syncs[2] = m.last_sync_kind
+        if log:
+            ss = m.sync_status()
+            log.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
+                m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
+                m.warnings, syncs[0], m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
+                ss["timer_s"]))
+    app.on_second = on_second
+
+    now = 0
+    noise = Noise(a["seed"])
+    chip.set_time_ms(0)
+    app.start(0)
+    true_v = 0
+    true_i = 0
+    offset_nv = 0
+    next_port = 0
+    rating = app.settings.values
+
+    text_every = a["text-every"]
+    text_ms = 1000 * text_every if text_every > 0 else 1 << 62
+    app.port.schedule.period_ms = text_ms if text_every > 0 else 1 << 40
+
+    def advance(t_ms):
+        # Event-driven: jump to each conversion and each text cycle up to t_ms. The noise (rms of one averaged
+        # result) is drawn once per conversion.
+        nonlocal now, next_port
+        base = true_i * rating["shunt_rating_mv"] * 1000 // rating["shunt_rating_a"] + offset_nv
+        while True:
+            nc = chip._next_us
+            nc = (nc + 999) // 1000 if nc is not None else t_ms + 1
+            nxt = nc if nc < next_port else next_port
+            if nxt > t_ms:
+                break
+            chip.shunt_nv = base + noise.next() if noise.rms_nv else base
+            chip.set_time_ms(nxt)
+            now = nxt
+            app.poll_sensor(now)
+            if now >= next_port:
+                app.poll_port(now)
+                next_port += text_ms
+        chip.set_time_ms(t_ms)
+        now = t_ms
+
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        kind = line[0]
+        if kind == "T":
+            f = line.split()
+            t_ms = int(f[1])
+            if t_ms > now:
+                advance(t_ms)
+            true_v = int(f[2])
+            true_i = int(f[3])
+            chip.set_battery_mv(true_v, rating["voltage_divider"])
+        elif kind == "N":
+            f = line.split()
+            noise.rms_nv = int(f[1]) * 1000
+            offset_nv = int(f[2]) * 1000
+        elif kind == "C":
+            cmd = line[1:].strip()
+            if cmd == "zero_current":
+                app.zero_current_start()
+                err.write("OK zero_current started (10 s)\n")
+            else:
+                err.write(console.handle_line(cmd))
+            if app.restart_requested:
+                break
+        elif kind == "X":
+            uart.feed(_unhex(line[1:].strip()))
+            app.poll_port(now)
+        elif kind == "Q":
+            break
+    if log:
+        log.close()
+    out.flush()
+
+
+def _unhex(s):
+    s = s.replace(" ", "")
+    return bytes(int(s[i:i + 2], 16) for i in range(0, len(s) - 1, 2))
+
+
+main()
