@@ -147,7 +147,7 @@ class App:
         v = self.settings.values
         i_ma = shunt_to_ma(ina.raw_shunt, self.offset_nv, v["shunt_rating_a"], v["shunt_rating_mv"],
                            v["current_invert"])
-        n = mon.sample(bus_to_mv(ina.raw_bus, v["voltage_divider"]), i_ma, dt)
+        self.count_sample(bus_to_mv(ina.raw_bus, v["voltage_divider"]), i_ma, dt)
         if ina.shunt_over_range:
             mon.warn.set(8)
         if ina.bus_over_range:
@@ -167,11 +167,19 @@ class App:
         if self.relay_pin is not None and mon.relay.energised != self._relay_out:
             self._relay_out = mon.relay.energised
             self.relay_pin.value(self._relay_out)
-        while n:
-            n -= 1
+        return True
+
+    def count_sample(self, v_mv, i_ma, dt_ms):
+        """Steps 2-9 for one measurement (§0.3): the per-sample step, then step 9 and the saves once per
+        completed second. The replay tool feeds trace rows here (§0.4). Returns the seconds completed."""
+        mon = self.monitor
+        n = mon.sample(v_mv, i_ma, dt_ms)
+        k = n
+        while k:
+            k -= 1
             mon.second()
             self._per_second()
-        return True
+        return n
 
     def _per_second(self):
         """Step 9 side work: the zero-current measurement, settings written by the firmware itself, saves."""
