@@ -1,0 +1,135 @@
+"""PNG plot of a simulator run: true vs firmware SOC with sync events, voltage, current, warnings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt   # noqa: E402
+import numpy as np                # noqa: E402
+
+from .runner import FW_COLUMNS, RunResult, reply_int   # noqa: E402
+
+WARNING_NAMES = {1: "current offset likely", 2: "nominal mismatch", 3: "SOC implausible vs rest V",
+                 4: "current inverted?", 5: "no sync for 30 days", 6: "not synchronised", 7: "state restored",
+                 8: "current over range", 9: "voltage over range", 10: "storage", 11: "early sync",
+                 12: "measurement outage", 13: "sensor fault"}
+
+
+def _arr(values, scale=1.0) -> np.ndarray:
+    return np.array([np.nan if v is None else v * scale for v in values], dtype=float)
+
+
+def _envelope(x: np.ndarray, y: np.ndarray, n: int = 3000):
+    """Min/max per bucket so that short bursts stay visible when 259 200 points become a few thousand."""
+    if len(x) <= 2 * n:
+        return x, y
+    k = len(x) // n
+    m = len(x) // k * k
+    xs = x[:m].reshape(-1, k)
+    ys = y[:m].reshape(-1, k)
+    with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
+        sup.filter(RuntimeWarning)
+        lo = np.nanmin(ys, axis=1)
+        hi = np.nanmax(ys, axis=1)
+    xx = np.repeat(xs[:, 0], 2)
+    yy = np.empty(2 * len(lo))
+    yy[0::2] = lo
+    yy[1::2] = hi
+    return xx, yy
+
+
+def render(res: RunResult, path: Path, title: str | None = None) -> Path:
+    sc = res.scenario
+    hours = np.array(res.t, dtype=float) / 3600.0
+    fw = res.fw
+    sync = _arr(res.col("synchronized"))
+    fw_soc = _arr(res.col("soc_cpct"), 0.01)
+    fw_soc[sync != 1] = np.nan                       # SOC is only valid while synchronised (BM §3.5)
+    fw_v = _arr(res.col("v_mv"), 0.001)
+    fw_i = _arr(res.col("i_ma"), 0.001)
+    warn = [0 if r is None else r[FW_COLUMNS.index("warnings")] for r in fw]
+
+    fig, axs = plt.subplots(4, 1, figsize=(13, 10), sharex=True,
+                            gridspec_kw={"height_ratios": [3, 2, 2, 1.3]})
+    fig.suptitle(title or "%s (%s, %.1f days)" % (sc.name, res.runtime, sc.duration_s / 86400.0), fontsize=13)
+
+    ax = axs[0]
+    ax.plot(*_envelope(hours, np.array(res.true_soc)), color="black", lw=1.4, label="true SOC (battery model)")
+    ax.plot(*_envelope(hours, fw_soc), color="tab:blue", lw=1.2, label="firmware SOC")
+    ax.set_ylabel("SOC (%)")
+    ax.set_ylim(-2, 106)
+    # Every sync is a triangle on the SOC axis; the first of each episode (syncs less than 10 min apart, e.g.
+    # victron-mode re-syncs every detection time at float) also gets a vertical line through all panels.
+    for kind, color, ls in (("auto", "tab:green", "--"), ("manual", "tab:purple", ":")):
+        ts = [t for t, k in res.syncs if k == kind]
+        if not ts:
+            continue
+        ax.scatter([t / 3600.0 for t in ts], [102.5] * len(ts), marker="v", s=22, color=color, zorder=3,
+                   label="%s sync (%d)" % (kind, len(ts)))
+    prev = None
+    for t, kind in res.syncs:
+        if prev is None or t - prev > 600:
+            color, ls = ("tab:green", "--") if kind == "auto" else ("tab:purple", ":")
+            for a in axs:
+                a.axvline(t / 3600.0, color=color, ls=ls, lw=1.0, alpha=0.8)
+        prev = t
+    for n, (a, b) in enumerate(res.power_cuts):
+        for x in axs:
+            x.axvspan(a / 3600.0, b / 3600.0, color="grey", alpha=0.3,
+                      label="monitor powered off" if (x is ax and n == 0) else None)
+    ax.legend(loc="lower left", fontsize=9, ncol=3)
+    ax.grid(alpha=0.3)
+
+    ax = axs[1]
+    ax.plot(*_envelope(hours, np.array(res.true_v)), color="black", lw=1.0, label="true battery voltage")
+    ax.plot(*_envelope(hours, fw_v), color="tab:blue", lw=0.8, alpha=0.7, label="firmware V")
+    vch = reply_int(res.final_sync_status, "charged_voltage_mv")
+    if vch:
+        ax.axhline(vch / 1000.0, color="tab:red", ls="--", lw=1.0, label="charged voltage %.1f V" % (vch / 1000.0))
+    ax.set_ylabel("voltage (V)")
+    ax.legend(loc="lower left", fontsize=9, ncol=3)
+    ax.grid(alpha=0.3)
+
+    ax = axs[2]
+    shunt = np.array(res.shunt_a)
+    batt = np.array(res.battery_a)
+    ax.plot(*_envelope(hours, batt), color="black", lw=0.8, label="true battery current")
+    if np.any(np.abs(shunt - batt) > 1e-3):
+        ax.plot(*_envelope(hours, shunt), color="tab:orange", lw=0.8, label="true shunt current (bypass differs)")
+    ax.plot(*_envelope(hours, fw_i), color="tab:blue", lw=0.6, alpha=0.6, label="firmware I")
+    tail = reply_int(res.final_sync_status, "tail_current_ma")
+    if tail:
+        ax.axhline(tail / 1000.0, color="tab:red", ls="--", lw=1.0, label="tail current %.1f A" % (tail / 1000.0))
+    ax.set_ylabel("current (A, + = charging)")
+    ax.legend(loc="lower left", fontsize=9, ncol=4)
+    ax.grid(alpha=0.3)
+
+    ax = axs[3]
+    codes = sorted({b + 1 for w in warn for b in range(13) if w >> b & 1})
+    for row, code in enumerate(codes):
+        on = np.array([(w >> (code - 1)) & 1 for w in warn], dtype=bool)
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(int), [0]))))
+        spans = [(hours[a], (hours[min(b, len(hours) - 1)] - hours[a]) or 1 / 3600.0)
+                 for a, b in zip(edges[0::2], edges[1::2])]
+        ax.broken_barh(spans, (row - 0.35, 0.7), color="tab:red", alpha=0.7)
+    ax.set_yticks(range(len(codes)))
+    ax.set_yticklabels(["W%02d %s" % (c, WARNING_NAMES.get(c, "")) for c in codes], fontsize=8)
+    ax.set_ylim(-0.6, max(len(codes), 1) - 0.4)
+    if not codes:
+        ax.text(0.5, 0.5, "no warnings", transform=ax.transAxes, ha="center", va="center", color="grey")
+    ax.set_ylabel("warnings")
+    ax.set_xlabel("time since start (h)")
+    ax.grid(alpha=0.3, axis="x")
+    span = hours[-1] if len(hours) else 1.0
+    step = 6 if span > 30 else (2 if span > 8 else 1)
+    ax.set_xticks(np.arange(0, span + step, step))
+    ax.set_xlim(0, max(span, 1.0 / 60))
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Battery simulator: a modelled battery, chargers and loads drive the real firmware (fake INA226 -> driver ->
+core -> VE.Direct) under CPython or MicroPython, and show what the monitor makes of it.
+
+    .venv/bin/python tools/simulate.py healthy_3day
+    .venv/bin/python tools/simulate.py never_syncs --runtime micropython --days 1
+    .venv/bin/python tools/simulate.py healthy_3day --out pty        # feed a VE.Direct reader in real time
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sim import plot as sim_plot                              # noqa: E402
+from sim import report, scenario                               # noqa: E402
+from sim.runner import FileSink, Runner, SimError, Sink        # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PtySink(Sink):
+    """A pseudo-terminal: a VE.Direct reader (or a GX over socat/ser2net) opens the printed path."""
+
+    def __init__(self):
+        import tty
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+
+    def write(self, data: bytes) -> None:
+        try:
+            os.write(self.master, data)
+        except (BlockingIOError, OSError):
+            pass                      # nobody reading: the bytes are lost, as on an unplugged UART
+
+    def read(self) -> bytes:
+        r, _, _ = select.select([self.master], [], [], 0.2)
+        if r:
+            try:
+                return os.read(self.master, 256)
+            except OSError:
+                return b""
+        return b""
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+
+
+class SerialSink(Sink):
+    """A real serial port at 19 200 8N1 (VE.Direct), through pyserial."""
+
+    def __init__(self, port: str):
+        import serial
+        try:
+            self.s = serial.Serial(port, 19200, timeout=0.2, write_timeout=2)
+        except (serial.SerialException, ValueError) as e:
+            raise SimError("serial port %s: %s" % (port, e)) from None
+        self.path = port
+
+    def write(self, data: bytes) -> None:
+        self.s.write(data)
+
+    def read(self) -> bytes:
+        return self.s.read(max(1, self.s.in_waiting))
+
+    def close(self) -> None:
+        self.s.close()
+
+
+class Progress:
+    """A one-line bar on stderr, shown once a run has taken more than 2 s."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
+
+    def __call__(self, frac: float) -> None:
+        if not self.enabled:
+            return
+        el = time.monotonic() - self.start
+        if el < 2.0 and frac < 1.0:
+            return
+        if frac >= 1.0 and not self.shown:
+            return
+        n = int(frac * 30)
+        eta = el / frac - el if frac > 0 else 0.0
+        sys.stderr.write("\r%s [%s%s] %3d %%  %4.0f s%s" % (self.label, "#" * n, "." * (30 - n), frac * 100, el,
+                                                           "  eta %3.0f s" % eta if frac < 1.0 else "       \n"))
+        sys.stderr.flush()
+        self.shown = True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="scenarios: " + ", ".join(scenario.names()))
+    ap.add_argument("scenario", help="a scenario name from tools/scenarios/ or a path to a .toml file")
+    ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",
+                    help="interpreter that runs the firmware (default cpython)")
+    ap.add_argument("--out", default=None, metavar="-|FILE|pty|serial:PORT",
+                    help="where the VE.Direct stream goes: stdout (-), a file, a new pseudo-terminal (its path is "
+                         "printed) or a serial port; default: nowhere")
+    ap.add_argument("--speed", type=float, default=None,
+                    help="simulated seconds per real second (default: 1 for pty/serial, as fast as possible else)")
+    ap.add_argument("--csv", type=Path, default=None, help="write the merged per-second log (true and firmware)")
+    ap.add_argument("--plot", type=Path, default=None, help="PNG path (default out/<scenario>.png)")
+    ap.add_argument("--no-plot", action="store_true", help="skip the plot")
+    ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    a = ap.parse_args(argv)
+
+    sink: Sink | None = None
+    try:
+        over = {"days": a.days} if a.days is not None else None
+        if a.days is not None and a.days <= 0:
+            raise SimError("--days %r: must be > 0" % a.days)
+        sc = scenario.load(a.scenario, over)
+        info = sys.stdout
+        hex_source = None
+        speed = a.speed or 0.0
+        if a.out == "-":
+            sink = FileSink(sys.stdout.buffer, close=False)
+            info = sys.stderr
+        elif a.out == "pty":
+            sink = PtySink()
+            hex_source = sink.read
+            speed = 1.0 if a.speed is None else a.speed
+            print("VE.Direct on pseudo-terminal %s" % sink.path, flush=True)
+        elif a.out and a.out.startswith("serial:"):
+            sink = SerialSink(a.out[len("serial:"):])
+            hex_source = sink.read
+            speed = 1.0 if a.speed is None else a.speed
+            print("VE.Direct on serial port %s" % sink.path, flush=True)
+        elif a.out:
+            try:
+                sink = FileSink(open(a.out, "wb"), close=True)
+            except OSError as e:
+                raise SimError("--out %s: %s" % (a.out, e.strerror)) from None
+        prog = Progress(sc.name, enabled=not a.quiet and sys.stderr.isatty())
+        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source).run()
+        outputs = {}
+        if a.csv:
+            report.write_csv(res, a.csv)
+            outputs["CSV"] = str(a.csv)
+        if not a.no_plot:
+            path = a.plot or (ROOT / "out" / (sc.name + ".png"))
+            sim_plot.render(res, path)
+            outputs["Plot"] = os.path.relpath(path)
+        if a.out:
+            outputs["VE.Direct"] = {"-": "stdout"}.get(a.out, getattr(sink, "path", a.out))
+        if not a.quiet:
+            print(report.summary(res, outputs), file=info, flush=True)
+        return 0
+    except (scenario.ScenarioError, SimError) as e:
+        print("simulate: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("simulate: interrupted", file=sys.stderr)
+        return 2
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
