@@ -89,7 +89,7 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     if vch:
         ax.axhline(vch / 1000.0, color="tab:red", ls="--", lw=1.0, label="charged voltage %.1f V" % (vch / 1000.0))
     ax.set_ylabel("voltage (V)")
-    ax.legend(loc="lower left", fontsize=9, ncol=3)
+    ax.legend(loc="best", fontsize=9, ncol=3)
     ax.grid(alpha=0.3)
 
     ax = axs[2]
@@ -103,7 +103,7 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     if tail:
         ax.axhline(tail / 1000.0, color="tab:red", ls="--", lw=1.0, label="tail current %.1f A" % (tail / 1000.0))
     ax.set_ylabel("current (A, + = charging)")
-    ax.legend(loc="lower left", fontsize=9, ncol=4)
+    ax.legend(loc="best", fontsize=9, ncol=4)
     ax.grid(alpha=0.3)
 
     ax = axs[3]

@@ -225,6 +225,8 @@ class RunResult:
     syncs: list[tuple[int, str]] = field(default_factory=list)
     power_cuts: list[tuple[int, int]] = field(default_factory=list)   # (cut at t_s, back at t_s)
     commands: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    segments: list[tuple[int, int, int]] = field(default_factory=list)  # per firmware process: (start t_s,
+    #                                                     first and last op_time_s in its log; -1 if none)
     final_sync_status: dict[str, str] = field(default_factory=dict)
     final_warnings: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
@@ -419,6 +421,7 @@ class Runner:
             # The log's t_s is the firmware's op_time at the end of each second; it continues from the restored
             # value after a power cut, so the first row of each process marks the end of its first second.
             op0 = rows[0][0] if rows else 0
+            res.segments.append((base, op0 if rows else -1, rows[-1][0] if rows else -1))
             for row in rows:
                 g = base + row[0] - op0
                 if 0 <= g < len(res.fw):
