@@ -30,7 +30,9 @@ class RelayOut:
 
 
 def main():
+    import gc
     print("smart shunt: reset cause:", _CAUSES.get(machine.reset_cause(), machine.reset_cause()))
+    gc.collect()    # the app's buffers are allocated once: start them from a compact heap
     i2c = machine.I2C(cfg.I2C_ID, sda=machine.Pin(cfg.I2C_SDA), scl=machine.Pin(cfg.I2C_SCL), freq=cfg.I2C_FREQ)
     inv = (machine.UART.INV_TX | machine.UART.INV_RX) if cfg.VEDIRECT_INVERT else 0
     uart = machine.UART(cfg.VEDIRECT_UART, 19200, bits=8, parity=None, stop=1, tx=cfg.VEDIRECT_TX,

@@ -207,11 +207,11 @@ class Monitor:
         self._r_ce = [0, 0, 0, 0]   # CE/throughput rate of the cached current (charge: ·cef, discharge: ·100)
         self._r_qp = [0, 0, 0, 0]   # Qp rate for discharge (·100·F16)
         self._r_for = 0             # I_int the rates were computed for (0: none)
-        self._peukert = Peukert()
-        self._peukert_ttg = Peukert()
-        self._slot_hi = array("i", [0] * _TTG_SLOTS)   # Σ I_int·dt per second, in 1024 mA·ms
-        self._slot_lo = array("i", [0] * _TTG_SLOTS)   # and the rest, 0 … 1023 per sample
-        self._slot_t = array("i", [0] * _TTG_SLOTS)
+        self._peukert = Peukert()   # one G table (3 KB) serves the samples and, once a second, TTG
+        # TTG ring (§5), zero-filled from bytes: no temporary list of 720 objects
+        self._slot_hi = array("i", bytes(4 * _TTG_SLOTS))   # Σ I_int·dt per second, in 1024 mA·ms
+        self._slot_lo = array("i", bytes(4 * _TTG_SLOTS))   # and the rest, 0 … 1023 per sample
+        self._slot_t = array("H", bytes(2 * _TTG_SLOTS))    # Σ dt ≤ 6 000 ms per slot
         self.alarms = Alarms(settings)
         self.relay = Relay(settings)
         self.nominal = Nominal(settings)
@@ -351,7 +351,6 @@ class Monitor:
         self._m900 = self.capacity_ah * 100
         self._m100 = self.capacity_ah * 900
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])
-        self._peukert_ttg.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])
         self._r_for = 0
         self._clamp_qp()
         self.alarms.configure()
@@ -734,7 +733,7 @@ class Monitor:
         if r <= 0:
             return 0
         a = -ibar
-        return min(65534, r // (a * self._peukert_ttg.f16(a) * 6000000))
+        return min(65534, r // (a * self._peukert.f16(a) * 6000000))
 
     def power_w(self):
         """P = rdiv(V·I, 10^6) W (§6), in 10^3 limbs so that no product passes 2^30."""

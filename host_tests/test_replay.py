@@ -1,0 +1,151 @@
+"""tools/replay.py: the documented interface, both runtimes byte-identical, errors, persistence (issue 6)."""
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+REPLAY = str(ROOT / "tools" / "replay.py")
+
+
+def write_trace(path, rows, header="t_ms,voltage_mv,current_ma"):
+    path.write_text(header + "\n" + "".join("%d,%d,%d\n" % r for r in rows))
+    return path
+
+
+def gen_rows(seed, n, start=0):
+    rnd = random.Random(seed)
+    t = start
+    rows = []
+    for k in range(n):
+        t += rnd.choice([141, 141, 141, 100, 999, 1000, 1001, 4000, 6000, 20000]) if rnd.random() < 0.05 else 141
+        if rnd.random() < 0.3:
+            i = rnd.randint(-120, 120)          # around the threshold
+        else:
+            i = rnd.randint(-80000, 60000)
+        rows.append((t, rnd.randint(11000, 14800), i))
+    return rows
+
+
+def run(args, **kw):
+    return subprocess.run([PY, REPLAY] + [str(a) for a in args], capture_output=True, **kw)
+
+
+def blocks(stream):
+    """Split a text stream into blocks (each ends with the checksum byte after 'Checksum\\t')."""
+    out = []
+    start = 0
+    while True:
+        k = stream.find(b"Checksum\t", start)
+        if k < 0:
+            return out
+        out.append(stream[start:k + 10])
+        start = k + 10
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_both_runtimes_give_identical_bytes(tmp_path, seed):
+    trace = write_trace(tmp_path / "t.csv", gen_rows(seed, 6000))
+    args = [trace, "--set", "capacity=120", "--set", "peukert_exponent=1.31", "--set", "charged_voltage=13.5"]
+    a = run(args + ["--runtime", "cpython"])
+    b = run(args + ["--runtime", "micropython"])
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert len(a.stdout) > 100000
+    assert a.stdout == b.stdout
+
+
+def test_one_block_pair_per_second_and_valid_checksums(tmp_path):
+    rows = [(t, 12800, -5000) for t in range(0, 10001, 100)]
+    out = run([write_trace(tmp_path / "t.csv", rows)]).stdout
+    bl = blocks(out)
+    assert len(bl) == 20                              # seconds 1..10, A and B each
+    for b in bl:
+        assert sum(b) % 256 == 0
+    assert bl[0].startswith(b"\r\nPID\t0xA389") and bl[1].startswith(b"\r\nH1\t")
+
+
+def test_frame_every_and_a_gap_that_completes_several_seconds(tmp_path):
+    rows = [(0, 12800, 0), (500, 12800, 0), (1000, 12800, 0), (7000, 12800, 0), (12000, 12800, 0)]
+    out = run([write_trace(tmp_path / "t.csv", rows)]).stdout
+    assert len(blocks(out)) == 2 * 12                 # s = 1 .. 12
+    out = run([write_trace(tmp_path / "t.csv", rows), "--frame-every", "5"]).stdout
+    assert len(blocks(out)) == 2 * 2                  # s = 5, 10
+
+
+def test_values_in_the_stream_follow_the_spec_numbers(tmp_path):
+    # §16.3 case 1 as a trace: one hour at -20 A from full, 100 ms rows -> CE -20000, SOC 881
+    rows = [(t * 100, 13200, -20000) for t in range(36001)]
+    out = run([write_trace(tmp_path / "t.csv", rows), "--frame-every", "3600"]).stdout
+    a = blocks(out)[-2].decode("latin-1")
+    assert "\r\nCE\t-20000\r\n" in a and "\r\nSOC\t881\r\n" in a and "\r\nP\t-264\r\n" in a
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("", "line 1: header"),
+    ("t_ms,voltage_mv\n0,1\n", "line 1: header"),
+    ("t_ms,voltage_mv,current_ma\n", "no rows"),
+    ("t_ms,voltage_mv,current_ma\n0,12000,0\n100,12000,1.5\n", "line 3: current_ma"),
+    ("t_ms,voltage_mv,current_ma\n0,12000,0\n100,abc,0\n", "line 3: voltage_mv"),
+    ("t_ms,voltage_mv,current_ma\n100,12000,0\n100,12000,0\n", "line 3: t_ms 100 is not after"),
+    ("t_ms,voltage_mv,current_ma\n100,12000,0\n50,12000,0\n", "line 3: t_ms 50 is not after"),
+    ("t_ms,voltage_mv,current_ma\n0,12000\n", "line 2: needs 3 columns"),
+    ("t_ms,voltage_mv,current_ma\n0,12000,nan\n", "line 2: current_ma"),
+])
+def test_malformed_traces_exit_2_with_the_line_and_nothing_on_stdout(tmp_path, content, needle):
+    p = tmp_path / "t.csv"
+    p.write_text(content)
+    r = run([p])
+    assert r.returncode == 2
+    assert r.stdout == b""
+    err = r.stderr.decode()
+    assert needle in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ("capacity=0", "capacity '0': must be 1..9999 Ah"),
+    ("peukert_exponent=1.255", "peukert_exponent '1.255': must be 1.00..1.50"),
+    ("charged_voltage=nan", "charged_voltage 'nan'"),
+    ("no_such=1", "unknown setting 'no_such'"),
+    ("capacity", "must be NAME=VALUE"),
+])
+def test_bad_settings_exit_2_and_write_nothing(tmp_path, setting, needle):
+    trace = write_trace(tmp_path / "t.csv", [(0, 12000, 0), (1000, 12000, 0)])
+    state = tmp_path / "flash"
+    r = run([trace, "--set", setting, "--state", state])
+    assert r.returncode == 2 and r.stdout == b""
+    assert needle in r.stderr.decode()
+    assert not any(state.glob("*.bin")) if state.exists() else True
+
+
+def test_state_dir_restores_soc_and_settings_across_runs(tmp_path):
+    state = tmp_path / "flash"
+    # 2 h at -10 A on 100 Ah: -20 Ah; the saver writes at least every 60 s on 0.1 % changes
+    rows = [(t * 1000, 12500, -10000) for t in range(7201)]
+    r = run([write_trace(tmp_path / "a.csv", rows), "--set", "capacity=100", "--state", state, "--frame-every", "7200"])
+    assert r.returncode == 0
+    assert (state / "settings.json").exists() and any(state.glob("state_*.bin"))
+    last_a = blocks(r.stdout)[-2].decode("latin-1")
+    assert "\r\nCE\t-20000\r\n" in last_a
+    # second run: no --set; capacity and the charge come from flash (a power cut lost at most 60 s)
+    rows2 = [(t * 1000, 12500, 0) for t in range(3)]
+    r2 = run([write_trace(tmp_path / "b.csv", rows2), "--state", state])
+    a2 = blocks(r2.stdout)[0].decode("latin-1")
+    ce = int(a2.split("\r\nCE\t")[1].split("\r\n")[0])
+    assert -20000 <= ce <= -20000 + 10000 * 60 // 3600 + 1
+    assert "\r\nSOC\t" in a2 and "---" not in a2
+
+
+def test_micropython_runtime_with_state(tmp_path):
+    rows = gen_rows(7, 3000)
+    trace = write_trace(tmp_path / "t.csv", rows)
+    a = run([trace, "--state", tmp_path / "s1", "--runtime", "cpython"])
+    b = run([trace, "--state", tmp_path / "s2", "--runtime", "micropython"])
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
+    for name in ("state_a.bin", "state_b.bin", "settings.json"):
+        pa, pb = tmp_path / "s1" / name, tmp_path / "s2" / name
+        assert pa.exists() == pb.exists()
+        if pa.exists():
+            assert pa.read_bytes() == pb.read_bytes(), name

@@ -1,0 +1,109 @@
+# Runs the real board app (fake INA226 at its standard 141 ms timing -> driver -> core -> VE.Direct, console,
+# saves) for a number of simulated seconds on the MicroPython unix port, and prints heap figures.
+#   micropython -X heapsize=N tools/app_hour.py MPYDIR imports        -> bytes the loaded code takes (gc'd)
+#   micropython -X heapsize=N tools/app_hour.py MPYDIR run SECONDS    -> "ok <in use after gc> <peak> ..."
+# MPYDIR holds the firmware compiled by mpy-cross (as the board's frozen build is: no compiler at run time).
+# On the ESP32 that code sits in flash; the unix port has to load it into the heap, so the test gives the app
+# 64 KiB on top of what `imports` reports (host_tests/test_app_heap.py, tools/bench.py).
+import gc
+import sys
+
+sys.path.insert(0, sys.argv[1])
+
+from app import App                                   # noqa: E402
+from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
+from shunt.console import Console                     # noqa: E402
+from shunt.monitor import STATE_FIELDS                # noqa: E402
+from shunt.record import Codec                        # noqa: E402
+
+
+class NullUART:
+    def __init__(self):
+        self.n = 0
+
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+
+    def readinto(self, b):
+        return None
+
+
+class MemStore:
+    """Flash in RAM, as small as the real record: keeps the last encoded record and JSON objects."""
+    w10 = False
+
+    def __init__(self):
+        self.codec = Codec(STATE_FIELDS)
+        self.rec = None
+        self.seq = 0
+        self.saves = 0
+
+    def path(self, n):
+        return "/nonexistent/" + n
+
+    def load_state(self):
+        return None, []
+
+    def save_state(self, v):
+        self.seq += 1
+        self.rec = self.codec.encode(v, self.seq)
+        self.saves += 1
+        return True, []
+
+    def load_json(self, n):
+        return None, []
+
+    def save_json(self, n, o):
+        return True, []
+
+    def mark_bad(self, n, r):
+        pass
+
+
+def run(seconds):
+    gc.collect()                 # as main.py does before building the app: start from a compact heap
+    chip = FakeINA226()
+    i2c = FakeI2C(chip)
+    uart = NullUART()
+    store = MemStore()
+    app = App(i2c, uart, store=store, log=lambda s: None)
+    console = Console(app, None)
+    console.authenticated = True
+    app.start(0)
+    peak = 0
+    t = 0
+    for s in range(seconds):
+        # a day in miniature: charge, discharge with a changing load, rest
+        phase = (s // 600) % 3
+        i_ma = 15000 if phase == 0 else (-20000 - (s % 97) * 50 if phase == 1 else 40)
+        chip.set_current_ma(i_ma, 500, 50)
+        chip.set_battery_mv(13400 if phase == 0 else 12600)
+        end = (s + 1) * 1000
+        while t < end:
+            t += 20                      # the sampling and port tasks poll every 20 ms
+            chip.set_time_ms(t)
+            app.poll_sensor(t)
+            app.poll_port(t)
+        if s % 300 == 0:
+            console.handle_line("status")
+            console.handle_line("sync_status")
+            console.handle_line("set capacity %d" % (200 + s % 7))
+        if s % 60 == 0:
+            gc.collect()
+            used = gc.mem_alloc()
+            if used > peak:
+                peak = used
+    gc.collect()
+    print("ok %d %d %d %d %d" % (gc.mem_alloc(), peak, app.ina.samples, uart.n, store.saves))
+
+
+def main():
+    if sys.argv[2] == "imports":
+        gc.collect()
+        print(gc.mem_alloc())
+    else:
+        run(int(sys.argv[3]))
+
+
+main()
