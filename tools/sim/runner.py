@@ -81,7 +81,9 @@ class Firmware:
         self.log_path = log_path
         self.sink = sink
         try:
-            self.p = subprocess.Popen(args, cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # no VE.Direct consumer: the stream goes straight to /dev/null instead of through a reader thread
+            out = subprocess.PIPE if type(sink) is not Sink else subprocess.DEVNULL
+            self.p = subprocess.Popen(args, cwd=str(ROOT), stdin=subprocess.PIPE, stdout=out,
                                       stderr=subprocess.PIPE, bufsize=0)
         except OSError as e:
             raise SimError("cannot start the firmware (%s): %s" % (" ".join(args[:2]), e)) from None
@@ -95,6 +97,8 @@ class Firmware:
         self._t_err.start()
 
     def _pump_stdout(self) -> None:
+        if self.p.stdout is None:
+            return
         fd = self.p.stdout.fileno()
         while True:
             data = os.read(fd, 65536)
