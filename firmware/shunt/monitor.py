@@ -606,7 +606,9 @@ class Monitor:
 
     def relay_remote(self, on):
         """Remote relay command (§11.1); ValueError unless relay_mode is remote."""
-        return self.relay.remote(1 if on else 0)
+        changed = self.relay.remote(1 if on else 0)
+        self.refresh()
+        return changed
 
     def zero_current_ok(self):
         """A successful zero-current calibration (§12.2) clears W01."""
@@ -777,7 +779,7 @@ class Monitor:
             "tail_current_ma": self.i_tail_ma,
             "accepted_ok": 1 if a_mah >= self.capacity_ah else 0,
             "accepted_mah": a_mah,
-            "accepted_required_mah": self.capacity_ah,
+            "accepted_required_mah": self.capacity_ah,      # 0.1 % of capacity: 1 mAh per Ah
             "timer_s": self.sync_timer_ms // 1000,
             "timer_required_s": v["charged_detection_time"] * 60,
             "last_sync": ("none", "auto", "manual")[self.last_sync_kind],

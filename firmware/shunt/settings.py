@@ -342,7 +342,7 @@ class Settings:
             if name not in _INDEX:
                 continue
             if TABLE[_INDEX[name]][1] == KEY:
-                if v == "" or v == b"":
+                if not v:           # "" or b"": no key yet (it is drawn at first start)
                     new[name] = b""
                     continue
                 v = parse_key(v) if isinstance(v, str) else v

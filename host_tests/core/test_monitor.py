@@ -282,3 +282,13 @@ def test_state_round_trip_keeps_every_field():
     m2 = Monitor(Settings())
     m2.set_state(d)
     assert m2.get_state() == d and m2.restored and m2.soc_cpct == m.soc_cpct
+
+
+def test_remote_relay_command_is_reported_at_once():
+    m = make(relay_mode="remote")
+    assert m.relay_active == 0
+    m.relay_remote(True)
+    assert m.relay_active == 1
+    m2 = make()
+    raises(ValueError, m2.relay_remote, True)
+    assert m2.relay_active == 0
