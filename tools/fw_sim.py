@@ -2,6 +2,8 @@
 # simulated clock, fed by the battery model over stdin. Runs under CPython and the MicroPython unix port.
 # Usage: <python|micropython> tools/fw_sim.py [--state DIR] [--log FILE] [--set NAME=VALUE]... [--seed N]
 #        [--text-every N]  (a text cycle every N simulated seconds; 0: none, HEX replies still go out)
+#        [--console-port P --secret HEX]  (CPython: the console on 127.0.0.1:P with authentication, as over BLE;
+#        0 picks a free port; "console on 127.0.0.1:<port>" is printed on stderr)
 # stdin lines: T <t_ms> <v_mv> <i_ma> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes> | Q
 # stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
 import sys
@@ -90,12 +92,12 @@ class Noise:
 
 
 def _args(argv):
-    a = {"state": None, "log": None, "set": [], "seed": 1, "text-every": 1}
+    a = {"state": None, "log": None, "set": [], "seed": 1, "text-every": 1, "console-port": None, "secret": ""}
     i = 1
     while i < len(argv):
         k = argv[i]
-        if k in ("--state", "--log", "--seed", "--text-every") and i + 1 < len(argv):
-            a[k[2:]] = argv[i + 1] if k in ("--state", "--log") else int(argv[i + 1])
+        if k in ("--state", "--log", "--seed", "--text-every", "--console-port", "--secret") and i + 1 < len(argv):
+            a[k[2:]] = argv[i + 1] if k in ("--state", "--log", "--secret") else int(argv[i + 1])
             i += 2
         elif k == "--set" and i + 1 < len(argv):
             a["set"].append(argv[i + 1])
@@ -179,7 +181,8 @@ def main():
         chip.set_time_ms(t_ms)
         now = t_ms
 
-    for line in sys.stdin:
+    lines = _stdin_lines() if a["console-port"] is None else _tcp_lines(app, a, err)
+    for line in lines:
         line = line.strip()
         if not line:
             continue
@@ -213,6 +216,67 @@ def main():
     if log:
         log.close()
     out.flush()
+
+
+def _stdin_lines():
+    for line in sys.stdin:
+        yield line
+
+
+def _tcp_lines(app, a, err):
+    """stdin lines, while serving console clients on 127.0.0.1 between them (CPython only: select, socket)."""
+    import hashlib
+    import os
+    import select
+    import socket
+    from shunt.auth import Auth
+    from drivers.console_uart import LineAssembler
+    app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", a["console-port"]))
+    srv.listen(2)
+    err.write("console on 127.0.0.1:%d\n" % srv.getsockname()[1])
+    err.flush()
+    clients = {}
+    buf = b""
+    last_t = [app.monitor.op_time_s]
+    while True:
+        socks = [srv] + list(clients)
+        r, _, _ = select.select([sys.stdin.fileno()] + socks, [], [], None)
+        for s in r:
+            if s == sys.stdin.fileno():
+                data = os.read(s, 65536)
+                if not data:
+                    for c in list(clients):
+                        c.close()
+                    srv.close()
+                    if buf:
+                        yield buf.decode()
+                    return
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    yield line.decode()
+                    # console lockouts run on the simulated clock
+                    t = app.monitor.op_time_s
+                    if t != last_t[0]:
+                        app.auth.elapse((t - last_t[0]) * 1000)
+                        last_t[0] = t
+            elif s is srv:
+                c, _ = srv.accept()
+                clients[c] = (Console(app, app.auth), LineAssembler())
+            else:
+                con, asm = clients[s]
+                data = s.recv(4096)
+                if not data:
+                    con.disconnect()
+                    del clients[s]
+                    s.close()
+                    continue
+                for item in asm.feed(data):
+                    reply = con.too_long(item) if isinstance(item, int) else con.handle_line(item)
+                    s.sendall(reply.encode())
 
 
 def _unhex(s):

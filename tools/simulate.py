@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the plot")
     ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
     ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    ap.add_argument("--console-port", type=int, default=None, metavar="PORT",
+                    help="serve the firmware's console on 127.0.0.1:PORT (CPython runtime; secret from "
+                         "$SHUNT_SECRET, 64 hex characters) for tools/shuntctl.py --tcp")
     a = ap.parse_args(argv)
 
     sink: Sink | None = None
@@ -144,7 +147,17 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as e:
                 raise SimError("--out %s: %s" % (a.out, e.strerror)) from None
         prog = Progress(sc.name, enabled=not a.quiet and sys.stderr.isatty())
-        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source).run()
+        fw_args = []
+        if a.console_port is not None:
+            secret = os.environ.get("SHUNT_SECRET", "")
+            if a.runtime != "cpython" or not 1 <= a.console_port <= 65535 or len(secret) != 64:
+                raise SimError("--console-port needs --runtime cpython, a port 1..65535 and SHUNT_SECRET set to "
+                               "64 hex characters")
+            fw_args = ["--console-port", str(a.console_port), "--secret", secret]
+            print("console on 127.0.0.1:%d: tools/shuntctl.py --tcp 127.0.0.1:%d status" % (
+                a.console_port, a.console_port), file=sys.stderr)
+        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
+                     fw_args=fw_args).run()
         outputs = {}
         if a.csv:
             report.write_csv(res, a.csv)

@@ -74,8 +74,11 @@ class Firmware:
     """One firmware process (one power-on period)."""
 
     def __init__(self, cmd: list[str], state_dir: str, log_path: str, sets: dict[str, str], sink: Sink,
-                 seed: int = 1):
-        args = cmd + [FW_SIM, "--state", state_dir, "--log", log_path, "--seed", str(seed)]
+                 seed: int = 1, extra: list[str] | None = None):
+        args = cmd + [FW_SIM, "--state", state_dir, "--log", log_path, "--seed", str(seed)] + (extra or [])
+        if type(sink) is Sink:
+            # no VE.Direct consumer: the firmware skips building text cycles (HEX still answered)
+            args += ["--text-every", "0"]
         for k, v in sets.items():
             args += ["--set", "%s=%s" % (k, v)]
         self.log_path = log_path
@@ -243,8 +246,9 @@ class RunResult:
 class Runner:
     def __init__(self, sc: Scenario, runtime: str = "cpython", sink: Sink | None = None,
                  progress: Callable[[float], None] | None = None, speed: float = 0.0,
-                 hex_source: Callable[[], bytes] | None = None):
+                 hex_source: Callable[[], bytes] | None = None, fw_args: list[str] | None = None):
         self.sc = sc
+        self.fw_args = fw_args or []      # passed to tools/fw_sim.py, e.g. the TCP console
         self.runtime = runtime
         self.cmd = runtime_cmd(runtime)
         self.sink = sink or Sink()
@@ -319,7 +323,7 @@ class Runner:
                     if fw is None:
                         log = os.path.join(tmp, "fw%d.csv" % seg)
                         fw = Firmware(self.cmd, state, log, sc.settings if seg == 0 else {}, self.sink,
-                                      seed=sc.seed * 100 + seg)
+                                      seed=sc.seed * 100 + seg, extra=self.fw_args)
                         seg += 1
                         base = t
                         rows_of.append((base, fw))
