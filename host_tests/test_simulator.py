@@ -102,9 +102,10 @@ def test_storage_offset_raises_w01_after_120_minutes_and_clears_when_counted():
     before = [r for n, r in fw if n < 3 * 3600]
     assert before[0][J["ce_mah"]] - before[-1][J["ce_mah"]] <= 15
     assert res.true_soc[3 * 3600 - 1] < res.true_soc[0]
-    # after "set current_threshold 0.00" at 3 h: counted (about 60 mA x 3 h = 180 mAh), and W01 clears
+    # after "set current_threshold 0.00" at 3 h: counted. The INA226 reads the 50 mA draw plus its +10 mA offset
+    # (+1 uV on 500 A/50 mV) as -40 mA: 3 h x 40 mA = 120 mAh, less the last second's row, truncated (BM 3.5)
     last = fw[-1][1]
-    assert -260 <= last[J["ce_mah"]] - before[-1][J["ce_mah"]] <= -120
+    assert -125 <= last[J["ce_mah"]] - before[-1][J["ce_mah"]] <= -115
     cleared = next(n for n, r in fw if n > 3 * 3600 and not r[J["warnings"]] & W01)
     assert cleared - 3 * 3600 <= 12 * 60
     assert res.final_warnings == {}
