@@ -204,3 +204,13 @@ def test_scenario_validation_names_the_key():
         with pytest.raises(scenario.ScenarioError) as e:
             scenario.from_dict(dict(base, **extra))
         assert msg in str(e.value), (msg, str(e.value))
+
+
+def test_healthy_three_days_raise_no_false_warning():
+    # issue 8: no warning on a healthy 3-day cycle, at any second, and none active at the end
+    res = run("healthy_3day")
+    fw = rows(res)
+    assert len(fw) > 3 * 86400 * 0.95
+    assert [n for n, r in fw if r[J["warnings"]]] == []
+    assert res.final_warnings == {}
+    assert len({t // 86400 for t, kind in res.syncs if kind == "auto"}) == 3     # it synced every day

@@ -520,7 +520,10 @@ class Monitor:
             self.h11 += 1
         if started & 2:
             self.h12 += 1
+        self.alarm_bits = self.alarms.bits          # live, like V and I: the text carries the current alarm state
         self.relay.step(self, dt_ms)
+        self.relay_active = self.relay.active
+        self.relay_energised = self.relay.energised
         # step 8: nominal voltage and warnings (§7, §13.2)
         self.nominal.step(self, dt_ms)
         self.warn.step(self, dt_ms)

@@ -292,3 +292,29 @@ def test_remote_relay_command_is_reported_at_once():
     m2 = make()
     raises(ValueError, m2.relay_remote, True)
     assert m2.relay_active == 0
+
+
+def test_zero_current_at_the_charged_voltage_syncs_in_victron_mode_only():
+    # §4.1: I_int < I_tail holds for zero current in victron mode; strict needs charge accepted
+    m = make(start_synchronized="off")
+    run(m, 1800, 0, v_mv=13300)
+    assert m.synchronized and m.last_sync_kind == 1
+    m = make(start_synchronized="off", sync_mode="strict")
+    run(m, 1800, 0, v_mv=13300)
+    assert not m.synchronized
+
+
+def test_alarm_counters_h11_h12_and_charged_energy_h18():
+    m = make(alarm_low_voltage_set="11.5", alarm_low_voltage_clear="12.0", alarm_high_voltage_set="14.8")
+    run(m, 100, -1000, v_mv=11400)           # 10.0 s below 11.5 V: not yet (more than 10 000 ms needed)
+    assert m.alarm_bits == 0
+    run(m, 1, -1000, v_mv=11400)
+    assert m.alarm_bits == 1
+    run(m, 10, -1000, v_mv=11400)            # H11 is a history value: reported by the next second's step
+    assert m.hist[11] == 1
+    run(m, 1, -1000, v_mv=12100)             # past the clear value: off at once
+    assert m.alarm_bits == 0
+    run(m, 111, 1000, v_mv=14900)
+    assert m.alarm_bits == 2 and m.hist[12] == 1
+    run(m, 36000, 10000, v_mv=10000)         # 10 A at 10 V for an hour: 100 Wh = 10 × 0.01 kWh
+    assert m.hist[18] == 10
