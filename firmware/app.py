@@ -27,6 +27,7 @@ SECRET_FILE = "secret.txt"
 _ZERO_MS = 10000        # §12.2: 10 s of op_time
 _ZERO_MIN_N = 10
 _ZERO_MAX_SPREAD = 40   # LSB (100 µV)
+_FAULT_CYCLES = 3       # VD §3.7: text cycles with the last values after a sensor fault
 
 
 def _rdiv(a, b):
@@ -66,6 +67,7 @@ class App:
         self.hex = HexHandler(self.monitor, self.settings, self, self.serial)
         self.port = VeDirectPort(uart, self.hex) if uart is not None else None
         self._port_ms = None
+        self._fault_cycles = 0
         if sha256 is not None:
             self.auth = Auth(sha256, urandom, self._read_secret())
         else:
@@ -217,12 +219,25 @@ class App:
 
     # ---- VE.Direct (vedirect.md §3.7, §5) ----------------------------------------------------------------
     def poll_port(self, now_ms):
-        """Read HEX, answer it, and send a text cycle when due. Text only while measuring (VD §3.7)."""
+        """Read HEX, answer it, and send a text cycle when due. Text starts with the first measurement; on a
+        sensor fault the last values go out for at most 3 cycles, then no text until it recovers, while HEX
+        answers V, I and P as not available (VD §3.7, U20)."""
         if self.port is None:
             return 0
         dt = ticks_diff(now_ms, self._port_ms)
         self._port_ms = now_ms
-        return self.port.poll(dt, self.monitor if self.measuring else None)
+        mon = self.monitor
+        if self.measuring:
+            self._fault_cycles = 0
+            mon.measure_failed = 0
+            return self.port.poll(dt, mon)
+        if self._last_sample_ms is None:
+            return self.port.poll(dt, None)
+        mon.measure_failed = 1
+        before = self.port.cycles
+        n = self.port.poll(dt, mon if self._fault_cycles < _FAULT_CYCLES else None)
+        self._fault_cycles += self.port.cycles - before
+        return n
 
     # ---- the device interface of the console (shunt.console) and the HEX handler (shunt.vehex) ---------
     def _on_setting(self, name, user):

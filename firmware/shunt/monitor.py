@@ -221,6 +221,7 @@ class Monitor:
         self.i_ma = 0
         self.i_int_ma = 0
         self.outage = 0
+        self.measure_failed = 0     # set by the app during a sensor fault (VE.Direct V, I, P not available)
         self.sample_gaps = 0
         self.unmeasured_s = 0
         self._unmeasured_ms = 0
@@ -724,7 +725,6 @@ class Monitor:
         self.alarm_bits = self.alarms.bits
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
-        self.warnings = self.warn.mask
 
     def _ttg(self):
         return self.ttg_at(self.avg_current_ma())
@@ -799,6 +799,11 @@ class Monitor:
             "throughput_mah": self.q[_TP],
         }
         return d
+
+    @property
+    def warnings(self):
+        """The active warnings, live (bit n-1 = Wn): a sensor fault raises W13 while no sample arrives."""
+        return self.warn.mask
 
     def warning_list(self):
         return self.warn.list(self)

@@ -1,0 +1,188 @@
+# The board app wired to fakes: fake INA226 -> driver -> core -> VE.Direct UART, HEX commands, saves, the
+# zero-current calibration, the relay pin (battery-monitor.md §2, §11, §12.2, §14; vedirect.md §3.7, §4).
+from app import App
+from fakes.fake_ina226 import FakeI2C, FakeINA226
+from shunt.vehex import encode_frame
+
+
+class FakeUART:
+    def __init__(self):
+        self.out = bytearray()
+        self.rx = bytearray()
+
+    def write(self, b):
+        self.out += b
+        return len(b)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        if not n:
+            return None
+        buf[:n] = self.rx[:n]
+        self.rx = self.rx[n:]
+        return n
+
+
+class MemStore:
+    w10 = False
+
+    def __init__(self):
+        self.json = {}
+        self.states = []
+
+    def path(self, n):
+        return "/nonexistent/" + n
+
+    def load_state(self):
+        return (self.states[-1] if self.states else None), []
+
+    def save_state(self, v):
+        self.states.append(dict(v))
+        return True, []
+
+    def load_json(self, n):
+        return self.json.get(n), []
+
+    def save_json(self, n, o):
+        self.json[n] = o
+        return True, []
+
+    def mark_bad(self, n, r):
+        pass
+
+
+class Pin:
+    def __init__(self):
+        self.v = None
+
+    def value(self, v):
+        self.v = v
+
+
+def make(store=None, pin=None, current_ma=-20000):
+    chip = FakeINA226()
+    chip.set_battery_mv(12800)
+    chip.set_current_ma(current_ma, 500, 50)
+    uart = FakeUART()
+    app = App(FakeI2C(chip), uart, store=store or MemStore(), relay_pin=pin, log=lambda s: None)
+    app.start(0)
+    return app, chip, uart, [0]
+
+
+def advance(app, chip, t, ms):
+    end = t[0] + ms
+    while t[0] < end:
+        t[0] += 20
+        chip.set_time_ms(t[0])
+        app.poll_sensor(t[0])
+        app.poll_port(t[0])
+
+
+def count_a(out):
+    return bytes(out).count(b"\r\nPID\t")
+
+
+def test_text_starts_with_the_first_measurement_and_runs_once_a_second():
+    app, chip, uart, t = make()
+    app.poll_port(0)
+    assert count_a(uart.out) == 0            # nothing before a measurement (VD §3.7)
+    advance(app, chip, t, 200)
+    first = app._last_sample_ms              # the first conversion (dt = 0)
+    assert first is not None
+    advance(app, chip, t, 10000)
+    assert 9 <= count_a(uart.out) <= 11
+    assert b"\r\nI\t-20000\r\n" in uart.out
+    # every conversion of the 141 ms timing is counted, with measured intervals that add up to the elapsed time
+    assert 71 <= app.ina.samples <= 73
+    elapsed = app._last_sample_ms - first
+    assert app.monitor.get_state()["ce_mah"] * 360000000 + app.monitor.get_state()["ce_rem"] == -20000 * elapsed * 100
+
+
+def test_sensor_fault_repeats_three_cycles_then_silence_and_hex_says_not_available():
+    app, chip, uart, t = make()
+    advance(app, chip, t, 3000)
+    chip.remove()
+    n0 = count_a(uart.out)
+    advance(app, chip, t, 8000)
+    assert count_a(uart.out) - n0 <= 3 + 1   # the cycle under way + at most 3 with the last values
+    assert app.monitor.warnings & (1 << 12)  # W13
+    n1 = count_a(uart.out)
+    advance(app, chip, t, 3000)
+    assert count_a(uart.out) == n1           # silence
+    uart.rx += encode_frame(7, bytes((0x8D, 0xED, 0)))      # GET battery voltage 0xED8D
+    advance(app, chip, t, 100)
+    assert b":78DED00FF7F" in uart.out       # sn16 "not available" (0x7FFF) while the sensor is gone
+    chip.insert()
+    advance(app, chip, t, 5000)
+    assert count_a(uart.out) > n1            # re-probed, re-configured, text again
+    assert app.ina.samples > 0 and not app.sampler.fault
+
+
+def test_hex_set_capacity_is_validated_saved_then_acknowledged():
+    store = MemStore()
+    app, chip, uart, t = make(store)
+    advance(app, chip, t, 1500)
+    uart.rx += encode_frame(8, bytes((0x00, 0x10, 0x00, 0x2C, 0x01)))   # SET 0x1000 = 300 Ah
+    advance(app, chip, t, 100)
+    assert app.settings.values["capacity"] == 300
+    assert store.json["settings.json"]["values"]["capacity"] == 300
+    uart.rx += encode_frame(8, bytes((0x00, 0x10, 0x00, 0x00, 0x00)))   # 0 Ah: out of range
+    advance(app, chip, t, 100)
+    assert app.settings.values["capacity"] == 300
+    assert b":8001004" in uart.out           # flags 0x04: bad value, nothing changed
+
+
+def test_hex_sync_is_saved_at_once():
+    store = MemStore()
+    app, chip, uart, t = make(store)
+    advance(app, chip, t, 5000)
+    n = len(store.states)
+    uart.rx += encode_frame(8, bytes((0x2C, 0x10, 0x00, 0x01)))
+    advance(app, chip, t, 100)
+    assert len(store.states) == n + 1 and store.states[-1]["last_sync_kind"] == 2
+
+
+def test_zero_current_calibration_applies_and_is_stored():
+    store = MemStore()
+    app, chip, uart, t = make(store, current_ma=0)
+    chip.offset_nv = 7500                    # the chip's own offset: +3 LSB = +75 mA on 500 A / 50 mV
+    advance(app, chip, t, 2000)
+    assert app.monitor.i_ma == 75
+    uart.rx += encode_frame(8, bytes((0x29, 0x10, 0x00, 0x01)))
+    advance(app, chip, t, 12000)
+    assert app.offset_nv == 7500 and store.json["calibration.json"]["offset_nV"] == 7500
+    assert app.monitor.i_ma == 0
+
+
+def test_zero_current_rejected_when_a_load_is_on():
+    app, chip, uart, t = make(current_ma=-30000)   # 30 A: far beyond 0.5 % of full scale
+    app.zero_current_start()
+    advance(app, chip, t, 12000)
+    assert app.offset_nv == 0 and app.zero_result[0] is None and "offset" in app.zero_result[1]
+
+
+def test_relay_pin_follows_the_relay():
+    pin = Pin()
+    store = MemStore()
+    store.json["settings.json"] = None
+    app, chip, uart, t = make(store, pin)
+    app.settings.set("relay_mode", "remote")
+    advance(app, chip, t, 1000)
+    assert pin.v in (None, 0)
+    app.relay_remote(True)
+    advance(app, chip, t, 200)
+    assert pin.v == 1
+    app.settings.set("relay_invert", "on")
+    advance(app, chip, t, 200)
+    assert pin.v == 0
+
+
+def test_restart_restores_the_saved_state():
+    store = MemStore()
+    app, chip, uart, t = make(store)
+    advance(app, chip, t, 3000)
+    app.save_state()
+    saved = store.states[-1]
+    app2, chip2, uart2, t2 = make(store)
+    assert app2.monitor.restored and app2.monitor.get_state()["ce_mah"] == saved["ce_mah"]
+    assert app2.monitor.warnings & (1 << 6)  # W07
