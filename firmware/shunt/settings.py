@@ -179,16 +179,28 @@ def parse(name, text):
 
 
 def parse_key(t):
-    if len(t) != 32:
+    b = from_hex(t, 16)
+    if b is None:
         raise ValueError("instant_readout_key: must be 32 hex characters (16 bytes)")
-    out = bytearray(16)
-    for i in range(16):
-        hi = _hexval(t[2 * i])
-        lo = _hexval(t[2 * i + 1])
+    return b
+
+
+def from_hex(text, n):
+    """`n` bytes from exactly 2n hex characters (either case), or None."""
+    if not isinstance(text, str) or len(text) != 2 * n:
+        return None
+    out = bytearray(n)
+    for i in range(n):
+        hi = _hexval(text[2 * i])
+        lo = _hexval(text[2 * i + 1])
         if hi < 0 or lo < 0:
-            raise ValueError("instant_readout_key: must be 32 hex characters (16 bytes)")
+            return None
         out[i] = hi * 16 + lo
     return bytes(out)
+
+
+def to_hex(b):
+    return "".join("%02x" % x for x in b)
 
 
 def _hexval(c):
@@ -280,7 +292,7 @@ class Settings:
             return r[7][_enum_index(r, v)]
         if kind == TEXT:
             return v
-        return "".join("%02x" % b for b in v)
+        return to_hex(v)
 
     def set(self, name, text, user=True):
         """Parse, validate and store a user's text value. Returns True if the stored value changed."""
@@ -329,7 +341,7 @@ class Settings:
         d = {}
         for r in TABLE:
             v = self.values[r[0]]
-            d[r[0]] = "".join("%02x" % b for b in v) if r[1] == KEY else v
+            d[r[0]] = to_hex(v) if r[1] == KEY else v
         return {"schema": SCHEMA_VERSION, "values": d, "charged_voltage_user_set": self.charged_voltage_user_set}
 
     def load_dict(self, d):
