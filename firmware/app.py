@@ -392,9 +392,15 @@ async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, aler
             await asyncio.sleep_ms(1000)
             beacon.update(app.monitor)
 
-    async def restart_task():
+    async def housekeeping_task():
+        # Console lockouts run on measured time (shunt.auth); a requested restart waits for its reply to leave.
+        last = time.ticks_ms()
         while True:
             await asyncio.sleep_ms(200)
+            now = time.ticks_ms()
+            if app.auth is not None:
+                app.auth.elapse(time.ticks_diff(now, last))
+            last = now
             if app.restart_requested:
                 await asyncio.sleep_ms(300)   # let the reply leave first
                 import machine
@@ -408,7 +414,7 @@ async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, aler
                 wdt.feed()
 
     tasks = [asyncio.create_task(sample_task()), asyncio.create_task(port_task()),
-             asyncio.create_task(restart_task())]
+             asyncio.create_task(housekeeping_task())]
     if wdt is not None:
         tasks.append(asyncio.create_task(watchdog_task()))
     if beacon is not None:
