@@ -50,6 +50,13 @@ class App:
         self.monitor = Monitor(self.settings)
         self.saver = Saver()
         self._restore_state()
+        if urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
+            # platform.md §4.3: the key is drawn at first start and stored with the settings
+            self.settings.values["instant_readout_key"] = bytes(urandom(16))
+            try:
+                self.persist_settings()
+            except OSError as e:     # W10 is raised; the key is saved with the next settings write
+                self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
         self.relay_pin = relay_pin
         self._relay_out = -1
         self._settings_dirty = False
@@ -96,10 +103,6 @@ class App:
             else:
                 self.store.mark_bad(CALIBRATION, "bad offset")
                 self.diagnostics.append("%s: bad offset: 0 used" % CALIBRATION)
-        if self.urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
-            # platform.md §4.3: the key is drawn at first start and stored with the settings
-            self.settings.values["instant_readout_key"] = bytes(self.urandom(16))
-            self.persist_settings()
 
     def _restore_state(self):
         values, diags = self.store.load_state()

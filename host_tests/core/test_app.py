@@ -186,3 +186,35 @@ def test_restart_restores_the_saved_state():
     app2, chip2, uart2, t2 = make(store)
     assert app2.monitor.restored and app2.monitor.get_state()["ce_mah"] == saved["ce_mah"]
     assert app2.monitor.warnings & (1 << 6)  # W07
+
+
+class FullStore(MemStore):
+    def save_json(self, n, o):
+        return False, ["%s: save failed (ENOSPC)" % n]
+
+    def save_state(self, v):
+        return False, ["state_a.bin: save failed (ENOSPC)"]
+
+
+def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():
+    chip = FakeINA226()
+    chip.set_battery_mv(12800)
+    chip.set_current_ma(-5000, 500, 50)
+    rnd = [7]
+
+    def urandom(n):
+        rnd[0] += 1
+        return bytes((rnd[0] + i) & 0xFF for i in range(n))
+    app = App(FakeI2C(chip), FakeUART(), store=FullStore(), urandom=urandom, log=lambda s: None)
+    assert len(app.settings.values["instant_readout_key"]) == 16
+    assert app.monitor.warnings & (1 << 9)          # W10 storage
+    app.start(0)
+    t = [0]
+    advance(app, chip, t, 3000)
+    assert app.monitor.ce_mah < 0                   # counting goes on
+    try:
+        app.save_state()
+    except OSError:
+        pass
+    else:
+        raise AssertionError("a failed save must be reported to the console (OSError)")
