@@ -168,8 +168,9 @@ def test_sync_that_finds_full_and_synchronised_waits_for_periodic():
     assert _run(s, st, 200, 601) == [(600, PERIODIC)]
 
 
-def test_sync_right_after_an_automatic_save_waits_for_the_60_s_mark():
-    # "At most one automatic save per 60 s" (§14.2) holds even when a sync follows a rate-limited save.
+def test_sync_right_after_an_automatic_save_is_saved_at_once_and_restarts_the_timer():
+    # issue 4 / §14.2: a sync is saved at once, even 15 s after a rate-limited save; the next rate-limited save
+    # then waits 60 s from the sync.
     s, st = Saver(), _state()
     s.start(0, st)
     st["h4"] = 1
@@ -179,10 +180,45 @@ def test_sync_right_after_an_automatic_save_waits_for_the_60_s_mark():
     _set_qp_pu(st, 10 * MAH_PU)
     assert s.due(70, st, CAP_AH) == NONE
     _auto_sync(75, st)
-    assert s.due(75, st, CAP_AH) == NONE
-    _set_ce_cu(st, 0)
-    assert s.due(119, st, CAP_AH) == NONE
-    assert s.due(120, st, CAP_AH) == SYNC
+    assert s.due(75, st, CAP_AH) == SYNC
+    s.saved(75, st, SYNC)
+    st["h4"] = 2
+    assert s.due(134, st, CAP_AH) == NONE
+    assert s.due(135, st, CAP_AH) == RATE
+
+
+def test_failed_sync_save_is_not_retried_every_second():
+    s, st = Saver(), _state()
+    s.start(0, st)
+    _set_ce_cu(st, -10 * MAH_CU)
+    _set_qp_pu(st, 10 * MAH_PU)
+    assert s.due(10, st, CAP_AH) == NONE
+    _auto_sync(20, st)
+    assert s.due(20, st, CAP_AH) == SYNC
+    s.failed(20, SYNC)
+    for t in range(21, 80):
+        assert s.due(t, st, CAP_AH) == NONE
+    assert s.due(80, st, CAP_AH) == RATE
+
+
+def test_worst_case_with_a_sync_every_minute_is_2880_saves_a_day():
+    # Rate triggers every second and an automatic sync as often as the shortest detection time allows (1 min):
+    # a sync save restarts the 60 s timer, so at most one sync save and one rate-limited save a minute.
+    s, st = Saver(), _state()
+    s.start(0, st)
+    n = 0
+    for t in range(1, 86401):
+        st["op_time_s"] = t
+        st["h4"] = t
+        _set_ce_cu(st, -(t % 60 + 1) * MAH_CU)
+        _set_qp_pu(st, (t % 60 + 1) * MAH_PU)
+        if t % 61 == 30:                         # syncs 61 s apart: a rate save fits between two of them
+            _auto_sync(t, st)
+        r = s.due(t, st, CAP_AH)
+        if r != NONE:
+            s.saved(t, st, r)
+            n += 1
+    assert 2800 <= n <= 2880
 
 
 def test_first_record_is_written_within_60_s_when_flash_had_none():
@@ -261,5 +297,8 @@ def test_real_monitor_auto_sync_is_saved_at_once():
     assert m.last_sync_kind == SYNC_AUTO and m.ce_mah == 0
     sync_saves = [x for x in saves[n:] if x[1] == SYNC]
     assert sync_saves and sync_saves[0][0] - synced_at <= 60
+    # the sync is saved at once; every other automatic save keeps 60 s from the previous one
+    assert sync_saves[0][0] == synced_at
     for k in range(1, len(saves)):
-        assert saves[k][0] - saves[k - 1][0] >= 60
+        if saves[k][1] != SYNC:
+            assert saves[k][0] - saves[k - 1][0] >= 60
