@@ -14,6 +14,7 @@ from shunt.vedirect import TextBuilder
 from shunt.vehex import HexHandler, CoreDevice
 from shunt.settings import Settings
 from drivers.vedirect_uart import VeDirectPort
+from fakes.fake_uart import FakeUART
 
 SITE = Path(importlib.util.find_spec("vedirect_m8").origin).parent.parent  # the venv's site-packages
 
@@ -262,27 +263,12 @@ def test_jmfife_decodes_text_with_hex_replies_between_blocks():
     land between blocks (VD §5.1)."""
     mod = _jmfife()
 
-    class Uart:
-        def __init__(self):
-            self.tx = bytearray()
-            self.rx = bytearray()
-
-        def readinto(self, buf):
-            n = min(len(buf), len(self.rx))
-            buf[:n] = self.rx[:n]
-            del self.rx[:n]
-            return n or None
-
-        def write(self, b):
-            self.tx += bytes(b)
-            return len(b)
-
     rng = random.Random(7)
     s = Settings()
     m = _random_monitor(rng, _Mon())
     m.synchronize = m.clear_history = lambda: None
     h = HexHandler(m, s, CoreDevice(m, s), b"S0000000001")
-    u = Uart()
+    u = FakeUART()
     port = VeDirectPort(u, h)
     exp = []
     for t in range(3000):

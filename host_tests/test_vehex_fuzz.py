@@ -9,6 +9,7 @@ from shunt.settings import Settings
 from shunt.vedirect import TextBuilder
 from shunt.vehex import HexHandler, CoreDevice
 from drivers.vedirect_uart import VeDirectPort
+from fakes.fake_uart import FakeUART
 
 N = 100_000
 HEX_FRAME = re.compile(rb":([0-9A-F])((?:[0-9A-F]{2})*)([0-9A-F]{2})\n")
@@ -38,22 +39,6 @@ class _Mon:
 
     def relay_remote(self, on):
         raise ValueError("relay: not in remote mode")
-
-
-class _Uart:
-    def __init__(self):
-        self.tx = bytearray()
-        self.rx = bytearray()
-
-    def readinto(self, buf):
-        n = min(len(buf), len(self.rx))
-        buf[:n] = self.rx[:n]
-        del self.rx[:n]
-        return n or None
-
-    def write(self, b):
-        self.tx += bytes(b)
-        return len(b)
 
 
 def _mutate(rng, f):
@@ -98,7 +83,7 @@ def test_fuzz_never_raises_and_output_is_only_blocks_and_valid_frames():
     s = Settings()
     m = _Mon()
     h = HexHandler(m, s, CoreDevice(m, s), b"S0000000042")
-    u = _Uart()
+    u = FakeUART()
     port = VeDirectPort(u, h)
     ref = TextBuilder()
     block = bytes(ref.buf[:ref.build_cycle_from(m)])

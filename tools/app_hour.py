@@ -15,58 +15,16 @@ from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from shunt.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS                # noqa: E402
 from shunt.record import Codec                        # noqa: E402
-
-
-class NullUART:
-    def __init__(self):
-        self.n = 0
-
-    def write(self, b):
-        self.n += len(b)
-        return len(b)
-
-    def readinto(self, b):
-        return None
-
-
-class MemStore:
-    """Flash in RAM, as small as the real record: keeps the last encoded record and JSON objects."""
-    w10 = False
-
-    def __init__(self):
-        self.codec = Codec(STATE_FIELDS)
-        self.rec = None
-        self.seq = 0
-        self.saves = 0
-
-    def path(self, n):
-        return "/nonexistent/" + n
-
-    def load_state(self):
-        return None, []
-
-    def save_state(self, v):
-        self.seq += 1
-        self.rec = self.codec.encode(v, self.seq)
-        self.saves += 1
-        return True, []
-
-    def load_json(self, n):
-        return None, []
-
-    def save_json(self, n, o):
-        return True, []
-
-    def mark_bad(self, n, r):
-        pass
+from fakes.fake_uart import FakeUART                  # noqa: E402
+from fakes.mem_store import MemStore                  # noqa: E402
 
 
 def run(seconds):
     gc.collect()                 # as main.py does before building the app: start from a compact heap
     chip = FakeINA226()
     i2c = FakeI2C(chip)
-    uart = NullUART()
-    store = MemStore()
+    uart = FakeUART(lambda b: None)
+    store = MemStore(Codec(STATE_FIELDS))
     app = App(i2c, uart, store=store, log=lambda s: None)
     console = Console(app, None)
     console.authenticated = True
@@ -95,7 +53,7 @@ def run(seconds):
             if used > peak:
                 peak = used
     gc.collect()
-    print("ok %d %d %d %d %d" % (gc.mem_alloc(), peak, app.ina.samples, uart.n, store.saves))
+    print("ok %d %d %d %d %d" % (gc.mem_alloc(), peak, app.ina.samples, uart.written, store.records))
 
 
 def main():

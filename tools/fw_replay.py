@@ -14,35 +14,13 @@ from shunt.monitor import STATE_FIELDS       # noqa: E402
 from shunt.record import Codec               # noqa: E402
 from shunt.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
-
-
-class _NoStore:
-    """Without --state the board's flash is empty and nothing is kept."""
-    w10 = False
-
-    def path(self, name):
-        return "/nonexistent/" + name
-
-    def load_state(self):
-        return None, []
-
-    def save_state(self, values):
-        return True, []
-
-    def load_json(self, name):
-        return None, []
-
-    def save_json(self, name, obj):
-        return True, []
-
-    def mark_bad(self, name, reason):
-        pass
+from fakes.mem_store import MemStore         # noqa: E402
 
 
 def replay(trace_path, sets, state_dir, frame_every, out, log):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, applied
     after the stored settings, each validated and persisted like a console `set`."""
-    store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else _NoStore()
+    store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log)
     for name, text in sets:
         if app.settings.set(name, text):

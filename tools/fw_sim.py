@@ -13,6 +13,8 @@ sys.path.insert(0, _HERE + "/../firmware")
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
+from fakes.fake_uart import FakeUART                 # noqa: E402
+from fakes.mem_store import MemStore                 # noqa: E402
 from shunt.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS                # noqa: E402
 from shunt.record import Codec                        # noqa: E402
@@ -21,58 +23,6 @@ from drivers.store import Store                       # noqa: E402
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
 LOG_HEADER = ("t_s,v_mv,i_ma,soc_cpct,synchronized,ce_mah,ttg_min,alarm_bits,warnings,sync_count,"
               "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s\n")
-
-
-class MemStore:
-    """No --state: a board whose flash is empty at start and forgotten at the end."""
-
-    w10 = False
-
-    def __init__(self):
-        self.files = {}
-
-    def path(self, name):
-        return "/nonexistent/" + name
-
-    def load_state(self):
-        return None, []
-
-    def save_state(self, values):
-        self.files["state"] = dict(values)
-        return True, []
-
-    def load_json(self, name):
-        return None, []
-
-    def save_json(self, name, obj):
-        self.files[name] = obj
-        return True, []
-
-    def mark_bad(self, name, reason):
-        pass
-
-
-class FakeUART:
-    """Collects what the firmware writes and hands it HEX bytes to read."""
-
-    def __init__(self, out):
-        self._out = out
-        self._rx = b""
-
-    def write(self, data):
-        self._out.write(bytes(data))
-        return len(data)
-
-    def readinto(self, buf):
-        n = min(len(buf), len(self._rx))
-        if not n:
-            return None
-        buf[:n] = self._rx[:n]
-        self._rx = self._rx[n:]
-        return n
-
-    def feed(self, data):
-        self._rx += data
 
 
 class Noise:
@@ -114,7 +64,7 @@ def main():
     err = sys.stderr
     chip = FakeINA226()
     i2c = FakeI2C(chip)
-    uart = FakeUART(out)
+    uart = FakeUART(out.write)
     store = Store(a["state"], Codec(STATE_FIELDS)) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
     for kv in a["set"]:

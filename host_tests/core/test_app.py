@@ -2,53 +2,9 @@
 # zero-current calibration, the relay pin (battery-monitor.md §2, §11, §12.2, §14; vedirect.md §3.7, §4).
 from app import App
 from fakes.fake_ina226 import FakeI2C, FakeINA226
+from fakes.fake_uart import FakeUART
+from fakes.mem_store import MemStore
 from shunt.vehex import encode_frame
-
-
-class FakeUART:
-    def __init__(self):
-        self.out = bytearray()
-        self.rx = bytearray()
-
-    def write(self, b):
-        self.out += b
-        return len(b)
-
-    def readinto(self, buf):
-        n = min(len(buf), len(self.rx))
-        if not n:
-            return None
-        buf[:n] = self.rx[:n]
-        self.rx = self.rx[n:]
-        return n
-
-
-class MemStore:
-    w10 = False
-
-    def __init__(self):
-        self.json = {}
-        self.states = []
-
-    def path(self, n):
-        return "/nonexistent/" + n
-
-    def load_state(self):
-        return (self.states[-1] if self.states else None), []
-
-    def save_state(self, v):
-        self.states.append(dict(v))
-        return True, []
-
-    def load_json(self, n):
-        return self.json.get(n), []
-
-    def save_json(self, n, o):
-        self.json[n] = o
-        return True, []
-
-    def mark_bad(self, n, r):
-        pass
 
 
 class Pin:
@@ -85,13 +41,13 @@ def count_a(out):
 def test_text_starts_with_the_first_measurement_and_runs_once_a_second():
     app, chip, uart, t = make()
     app.poll_port(0)
-    assert count_a(uart.out) == 0            # nothing before a measurement (VD §3.7)
+    assert count_a(uart.tx) == 0            # nothing before a measurement (VD §3.7)
     advance(app, chip, t, 200)
     first = app._last_sample_ms              # the first conversion (dt = 0)
     assert first is not None
     advance(app, chip, t, 10000)
-    assert 9 <= count_a(uart.out) <= 11
-    assert b"\r\nI\t-20000\r\n" in uart.out
+    assert 9 <= count_a(uart.tx) <= 11
+    assert b"\r\nI\t-20000\r\n" in uart.tx
     # every conversion of the 141 ms timing is counted, with measured intervals that add up to the elapsed time
     assert 71 <= app.ina.samples <= 73
     elapsed = app._last_sample_ms - first
@@ -102,19 +58,19 @@ def test_sensor_fault_repeats_three_cycles_then_silence_and_hex_says_not_availab
     app, chip, uart, t = make()
     advance(app, chip, t, 3000)
     chip.remove()
-    n0 = count_a(uart.out)
+    n0 = count_a(uart.tx)
     advance(app, chip, t, 8000)
-    assert count_a(uart.out) - n0 <= 3 + 1   # the cycle under way + at most 3 with the last values
+    assert count_a(uart.tx) - n0 <= 3 + 1   # the cycle under way + at most 3 with the last values
     assert app.monitor.warnings & (1 << 12)  # W13
-    n1 = count_a(uart.out)
+    n1 = count_a(uart.tx)
     advance(app, chip, t, 3000)
-    assert count_a(uart.out) == n1           # silence
-    uart.rx += encode_frame(7, bytes((0x8D, 0xED, 0)))      # GET battery voltage 0xED8D
+    assert count_a(uart.tx) == n1           # silence
+    uart.feed(encode_frame(7, bytes((0x8D, 0xED, 0))))   # GET battery voltage 0xED8D
     advance(app, chip, t, 100)
-    assert b":78DED00FF7F" in uart.out       # sn16 "not available" (0x7FFF) while the sensor is gone
+    assert b":78DED00FF7F" in uart.tx       # sn16 "not available" (0x7FFF) while the sensor is gone
     chip.insert()
     advance(app, chip, t, 5000)
-    assert count_a(uart.out) > n1            # re-probed, re-configured, text again
+    assert count_a(uart.tx) > n1            # re-probed, re-configured, text again
     assert app.ina.samples > 0 and not app.sampler.fault
 
 
@@ -122,24 +78,24 @@ def test_hex_set_capacity_is_validated_saved_then_acknowledged():
     store = MemStore()
     app, chip, uart, t = make(store)
     advance(app, chip, t, 1500)
-    uart.rx += encode_frame(8, bytes((0x00, 0x10, 0x00, 0x2C, 0x01)))   # SET 0x1000 = 300 Ah
+    uart.feed(encode_frame(8, bytes((0x00, 0x10, 0x00, 0x2C, 0x01))))   # SET 0x1000 = 300 Ah
     advance(app, chip, t, 100)
     assert app.settings.values["capacity"] == 300
     assert store.json["settings.json"]["values"]["capacity"] == 300
-    uart.rx += encode_frame(8, bytes((0x00, 0x10, 0x00, 0x00, 0x00)))   # 0 Ah: out of range
+    uart.feed(encode_frame(8, bytes((0x00, 0x10, 0x00, 0x00, 0x00))))   # 0 Ah: out of range
     advance(app, chip, t, 100)
     assert app.settings.values["capacity"] == 300
-    assert b":8001004" in uart.out           # flags 0x04: bad value, nothing changed
+    assert b":8001004" in uart.tx           # flags 0x04: bad value, nothing changed
 
 
 def test_hex_sync_is_saved_at_once():
     store = MemStore()
     app, chip, uart, t = make(store)
     advance(app, chip, t, 5000)
-    n = len(store.states)
-    uart.rx += encode_frame(8, bytes((0x2C, 0x10, 0x00, 0x01)))
+    n = store.records
+    uart.feed(encode_frame(8, bytes((0x2C, 0x10, 0x00, 0x01))))
     advance(app, chip, t, 100)
-    assert len(store.states) == n + 1 and store.states[-1]["last_sync_kind"] == 2
+    assert store.records == n + 1 and store.states[-1]["last_sync_kind"] == 2
 
 
 def test_zero_current_calibration_applies_and_is_stored():
@@ -148,7 +104,7 @@ def test_zero_current_calibration_applies_and_is_stored():
     chip.offset_nv = 7500                    # the chip's own offset: +3 LSB = +75 mA on 500 A / 50 mV
     advance(app, chip, t, 2000)
     assert app.monitor.i_ma == 75
-    uart.rx += encode_frame(8, bytes((0x29, 0x10, 0x00, 0x01)))
+    uart.feed(encode_frame(8, bytes((0x29, 0x10, 0x00, 0x01))))
     advance(app, chip, t, 12000)
     assert app.offset_nv == 7500 and store.json["calibration.json"]["offset_nV"] == 7500
     assert app.monitor.i_ma == 0

@@ -21,7 +21,8 @@ def test_board_tasks_run_sample_report_and_feed_the_watchdog():
     import time
     from app import App, run
     from fakes.fake_ina226 import FakeI2C, FakeINA226
-    from test_app import FakeUART, MemStore
+    from fakes.fake_uart import FakeUART
+    from fakes.mem_store import MemStore
 
     t0 = time.ticks_ms()
     chip = FakeINA226()
@@ -47,7 +48,7 @@ def test_board_tasks_run_sample_report_and_feed_the_watchdog():
     # machine may stall the loop past a conversion, so the lower bound leaves room
     assert 15 <= app.ina.samples <= min(23, chip.conversions)
     assert app.monitor.i_ma == -10000
-    a_blocks = bytes(uart.out).count(b"\r\nPID\t")
+    a_blocks = bytes(uart.tx).count(b"\r\nPID\t")
     assert 2 <= a_blocks <= 4
     assert wdt.fed >= 2
     # the measured intervals add up: op_time is the time from the first to the last sample

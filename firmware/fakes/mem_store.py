@@ -1,0 +1,35 @@
+# A flash that lives in RAM, with the interface of drivers.store.Store: for tests and for the host tools that
+# run without --state (the board's flash is then empty at start and forgotten at the end).
+
+
+class MemStore:
+    def __init__(self, codec=None):
+        self.w10 = False
+        self.json = {}
+        self.states = []           # every saved state dict, oldest first
+        self.codec = codec         # optional: encode each record as the board would (size, CRC)
+        self.records = 0
+
+    def path(self, name):
+        return "/nonexistent/" + name
+
+    def load_state(self):
+        return (dict(self.states[-1]) if self.states else None), []
+
+    def save_state(self, values):
+        if self.codec is not None:
+            self.codec.encode(values, len(self.states))
+        self.states.append(dict(values))
+        del self.states[:-2]       # like the A/B slots: keep the last two
+        self.records += 1
+        return True, []
+
+    def load_json(self, name):
+        return self.json.get(name), []
+
+    def save_json(self, name, obj):
+        self.json[name] = obj
+        return True, []
+
+    def mark_bad(self, name, reason):
+        pass
