@@ -152,7 +152,10 @@ def test_checker_catches_overflow():
 def _drive(cap, k, cef, mode, start_soc, steps):
     m = build(cap, k, cef, 0, mode)
     m.set_soc(start_soc)
-    for part in (m, m.alarms, m.relay, m.nominal, m.warn, m._peukert):
+    parts = [m, m.alarms, m.relay, m.nominal, m.warn, m._peukert]
+    parts += [v for p in (m.alarms, m.relay) for v in vars(p).values() if type(v).__name__ == "Latch"]
+    assert len(parts) == 12
+    for part in parts:
         _arm(part)
     for v, i, dt in steps:
         m.sample(B(v), B(i), B(dt))

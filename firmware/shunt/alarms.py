@@ -27,6 +27,38 @@ def eff_clear_high(set_v, clear_v):
     return clear_v if 0 < clear_v <= set_v else set_v
 
 
+class Latch:
+    """One delayed condition of §10 / §11.1: active once its set condition has held continuously for more than
+    10 000 ms, inactive at once on the first sample past the effective clear value. The accumulator restarts on
+    any sample where the condition does not hold (the caller folds an outage into `held`, §0.2) and saturates
+    just past the delay so it stays a small int."""
+
+    def __init__(self):
+        self.active = 0
+        self.ms = 0
+
+    def off(self):
+        """Disabled (threshold 0, or not synchronised for a SOC condition): inactive at once."""
+        self.active = 0
+        self.ms = 0
+
+    def step(self, held, cleared, dt_ms):
+        """`held`: the set condition holds in this sample; `cleared`: the value is past the effective clear value.
+        Returns 1 if the latch became active in this sample. Allocation-free."""
+        if held:
+            a = self.ms + dt_ms
+            self.ms = a if a < _SAT_MS else _SAT_MS
+        else:
+            self.ms = 0
+        if self.active:
+            if cleared:
+                self.active = 0
+        elif self.ms > SET_DELAY_MS:
+            self.active = 1
+            return 1
+        return 0
+
+
 class Alarms:
     """The three alarms of §10. `bits` is AR (1 low V, 2 high V, 4 low SOC); `Alarm` is ON exactly when bits ≠ 0.
 
@@ -45,9 +77,9 @@ class Alarms:
     def __init__(self, settings):
         self.settings = settings
         self.bits = 0
-        self._lv_ms = 0
-        self._hv_ms = 0
-        self._ls_ms = 0
+        self._lv = Latch()
+        self._hv = Latch()
+        self._ls = Latch()
         self.configure()
 
     def configure(self):
@@ -63,82 +95,44 @@ class Alarms:
         self._ls_set_pm = ls
         self._ls_clr_pm = eff_clear_low(ls, s["alarm_low_soc_clear"])
         if not lv:
-            self.bits &= ~AR_LOW_V
-            self._lv_ms = 0
+            self._lv.off()
         if not hv:
-            self.bits &= ~AR_HIGH_V
-            self._hv_ms = 0
+            self._hv.off()
         if not ls:
-            self.bits &= ~AR_LOW_SOC
-            self._ls_ms = 0
+            self._ls.off()
+        self._bits()
 
     def reset(self):
         """Start-up state: nothing active, every delay at 0."""
+        self._lv.off()
+        self._hv.off()
+        self._ls.off()
         self.bits = 0
-        self._lv_ms = 0
-        self._hv_ms = 0
-        self._ls_ms = 0
+
+    def _bits(self):
+        self.bits = self._lv.active | (self._hv.active << 1) | (self._ls.active << 2)
 
     def step(self, mon, dt_ms):
         """§0.3 step 7 (before the relay). Returns bit 0 if the low-voltage alarm became active in this sample
         and bit 1 if the high-voltage alarm did (the monitor counts H11/H12). Allocation-free."""
-        became = 0
-        bits = self.bits
         v = mon.v_mv
         out = mon.outage
-
-        # Low voltage.
+        became = 0
         t = self._lv_set_mv
         if t:
-            if v < t and not out:
-                a = self._lv_ms + dt_ms
-                self._lv_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._lv_ms = 0
-            if bits & AR_LOW_V:
-                if v > self._lv_clr_mv:
-                    bits &= ~AR_LOW_V
-            elif self._lv_ms > SET_DELAY_MS:
-                bits |= AR_LOW_V
-                became |= 1
+            became = self._lv.step(v < t and not out, v > self._lv_clr_mv, dt_ms)
         else:
-            bits &= ~AR_LOW_V
-            self._lv_ms = 0
-
-        # High voltage.
+            self._lv.off()
         t = self._hv_set_mv
         if t:
-            if v > t and not out:
-                a = self._hv_ms + dt_ms
-                self._hv_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._hv_ms = 0
-            if bits & AR_HIGH_V:
-                if v < self._hv_clr_mv:
-                    bits &= ~AR_HIGH_V
-            elif self._hv_ms > SET_DELAY_MS:
-                bits |= AR_HIGH_V
-                became |= 2
+            became |= self._hv.step(v > t and not out, v < self._hv_clr_mv, dt_ms) << 1
         else:
-            bits &= ~AR_HIGH_V
-            self._hv_ms = 0
-
-        # Low SOC: only while synchronised (§4.6).
+            self._hv.off()
         t = self._ls_set_pm
-        if t and mon.synchronized:
-            if not out and mon.soc_below(t):
-                a = self._ls_ms + dt_ms
-                self._ls_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._ls_ms = 0
-            if bits & AR_LOW_SOC:
-                if mon.soc_above(self._ls_clr_pm):
-                    bits &= ~AR_LOW_SOC
-            elif self._ls_ms > SET_DELAY_MS:
-                bits |= AR_LOW_SOC
+        ls = self._ls
+        if t and mon.synchronized:    # the low-SOC alarm needs a known SOC (§4.6)
+            ls.step(not out and mon.soc_below(t), ls.active and mon.soc_above(self._ls_clr_pm), dt_ms)
         else:
-            bits &= ~AR_LOW_SOC
-            self._ls_ms = 0
-
-        self.bits = bits
+            ls.off()
+        self.bits = self._lv.active | (self._hv.active << 1) | (ls.active << 2)
         return became

@@ -6,7 +6,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-from shunt.alarms import eff_clear_low, eff_clear_high
+from shunt.alarms import Latch, eff_clear_low, eff_clear_high
 
 # Latch bits (reported as `latches`).
 LATCH_LOW_SOC = const(1)
@@ -18,8 +18,6 @@ MODE_CHARGE = const(1)
 MODE_REMOTE = const(2)
 _MODE_NAMES = ("default", "charge", "remote")
 
-_SET_DELAY_MS = const(10000)   # a latch sets after its condition held for more than this (§11.1, U16)
-_SAT_MS = const(10001)
 _MIN_MS = const(60000)
 
 
@@ -56,9 +54,9 @@ class Relay:
         self.demand = 0
         self.remote_on = 0
         self._mode = -1
-        self._soc_ms = 0
-        self._lv_ms = 0
-        self._hv_ms = 0
+        self._soc = Latch()
+        self._lv = Latch()
+        self._hv = Latch()
         self._off_ms = 0        # demand false continuously (saturates at the off-delay)
         self._closed_ms = 0     # time since the relay closed (saturates at the minimum closed time)
         self.configure()
@@ -70,9 +68,9 @@ class Relay:
         if mode != self._mode:
             # A mode change starts the latches afresh; the active state and the timers carry over.
             self.latches = 0
-            self._soc_ms = 0
-            self._lv_ms = 0
-            self._hv_ms = 0
+            self._soc.off()
+            self._lv.off()
+            self._hv.off()
             if mode == MODE_REMOTE:
                 self.active = self.remote_on
             self._mode = mode
@@ -135,60 +133,27 @@ class Relay:
             self.active = self.remote_on
             self.energised = self.active ^ self._invert
             return
-        la = self.latches
         v = mon.v_mv
-
         # Low SOC latch (synchronised only, §4.6).
         t = self._soc_low_pm
+        soc = self._soc
         if t and mon.synchronized:
-            if not out and mon.soc_below(t):
-                a = self._soc_ms + dt_ms
-                self._soc_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._soc_ms = 0
-            if la & LATCH_LOW_SOC:
-                if mon.soc_above(self._soc_clr_pm):
-                    la &= ~LATCH_LOW_SOC
-            elif self._soc_ms > _SET_DELAY_MS:
-                la |= LATCH_LOW_SOC
+            soc.step(not out and mon.soc_below(t), soc.active and mon.soc_above(self._soc_clr_pm), dt_ms)
         else:
-            la &= ~LATCH_LOW_SOC
-            self._soc_ms = 0
-
+            soc.off()
         # Low voltage latch.
         t = self._lv_set_mv
         if t:
-            if v < t and not out:
-                a = self._lv_ms + dt_ms
-                self._lv_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._lv_ms = 0
-            if la & LATCH_LOW_V:
-                if v > self._lv_clr_mv:
-                    la &= ~LATCH_LOW_V
-            elif self._lv_ms > _SET_DELAY_MS:
-                la |= LATCH_LOW_V
+            self._lv.step(v < t and not out, v > self._lv_clr_mv, dt_ms)
         else:
-            la &= ~LATCH_LOW_V
-            self._lv_ms = 0
-
+            self._lv.off()
         # High voltage latch (default mode only; 0 in charge mode from configure()).
         t = self._hv_set_mv
         if t:
-            if v > t and not out:
-                a = self._hv_ms + dt_ms
-                self._hv_ms = a if a < _SAT_MS else _SAT_MS
-            else:
-                self._hv_ms = 0
-            if la & LATCH_HIGH_V:
-                if v < self._hv_clr_mv:
-                    la &= ~LATCH_HIGH_V
-            elif self._hv_ms > _SET_DELAY_MS:
-                la |= LATCH_HIGH_V
+            self._hv.step(v > t and not out, v < self._hv_clr_mv, dt_ms)
         else:
-            la &= ~LATCH_HIGH_V
-            self._hv_ms = 0
-
+            self._hv.off()
+        la = soc.active | (self._lv.active << 1) | (self._hv.active << 2)
         self.latches = la
         demand = 1 if la else 0
         self.demand = demand
