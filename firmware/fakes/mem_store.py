@@ -6,7 +6,7 @@ class MemStore:
     def __init__(self, codec=None):
         self.w10 = False
         self.json = {}
-        self.states = []           # every saved state dict, oldest first
+        self.states = []           # the last saved state dict (a list, so tests can look at states[-1])
         self.codec = codec         # optional: encode each record as the board would (size, CRC)
         self.records = 0
 
@@ -20,7 +20,7 @@ class MemStore:
         if self.codec is not None:
             self.codec.encode(values, len(self.states))
         self.states.append(dict(values))
-        del self.states[:-2]       # like the A/B slots: keep the last two
+        del self.states[:-1]       # keep only the newest: the measurement of the app's heap stays the app's
         self.records += 1
         return True, []
 
