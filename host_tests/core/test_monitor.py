@@ -318,3 +318,14 @@ def test_alarm_counters_h11_h12_and_charged_energy_h18():
     assert m.alarm_bits == 2 and m.hist[12] == 1
     run(m, 36000, 10000, v_mv=10000)         # 10 A at 10 V for an hour: 100 Wh = 10 × 0.01 kWh
     assert m.hist[18] == 10
+
+
+def test_sync_status_before_and_after_the_first_sync():
+    m = make(start_synchronized="off")
+    d = m.sync_status()
+    assert d["last_sync"] == "none" and d["last_sync_soc_cpct"] is None and d["last_sync_current_ma"] is None
+    run(m, 100, -20000)
+    m.synchronize()
+    d = m.sync_status()
+    assert d["last_sync"] == "manual" and d["last_sync_current_ma"] == -20000
+    assert d["timer_required_s"] == 180 and d["accepted_required_mah"] == 200
