@@ -75,10 +75,14 @@ class App:
         self.port = VeDirectPort(uart, self.hex) if uart is not None else None
         self._port_ms = None
         self._fault_cycles = 0
+        self.auth = None
         if sha256 is not None:
-            self.auth = Auth(sha256, urandom, self._read_secret())
-        else:
-            self.auth = None
+            self.auth = Auth(sha256, urandom)
+            try:
+                self.auth.load_secret_hex(self._read_secret())
+            except ValueError as e:
+                # a damaged secret file: the USB console offers a one-time setup code instead of a crash
+                self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
         self.on_second = None        # optional hook (the simulator's log)
 
     # ---- start-up --------------------------------------------------------------------------------------

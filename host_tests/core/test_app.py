@@ -174,3 +174,27 @@ def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():
         pass
     else:
         raise AssertionError("a failed save must be reported to the console (OSError)")
+
+
+def test_a_damaged_secret_file_gives_a_setup_code_not_a_crash():
+    import hashlib
+
+    class SecretStore(MemStore):
+        def path(self, n):
+            return SECRET_PATH
+
+    lines = []
+    f = open(SECRET_PATH, "w")
+    f.write("not hex at all")
+    f.close()
+    app = App(FakeI2C(FakeINA226()), FakeUART(), store=SecretStore(), sha256=hashlib.sha256,
+              urandom=lambda n: bytes(range(n)), log=lines.append)
+    app.start(0)
+    assert not app.auth.has_secret()
+    assert any("secret.txt" in x for x in lines) and any("setup code" in x for x in lines)
+    assert not any("not hex at all" in x for x in lines)
+    import os
+    os.remove(SECRET_PATH)
+
+
+SECRET_PATH = "/tmp/smart-shunt-test-secret.txt"
