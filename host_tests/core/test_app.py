@@ -197,4 +197,6 @@ def test_a_damaged_secret_file_gives_a_setup_code_not_a_crash():
     os.remove(SECRET_PATH)
 
 
-SECRET_PATH = "/tmp/smart-shunt-test-secret.txt"
+import sys  # noqa: E402
+# one file per runtime: pytest -n 2 may run this module under CPython and MicroPython at the same time
+SECRET_PATH = "/tmp/smart-shunt-test-secret-%s.txt" % sys.implementation.name
