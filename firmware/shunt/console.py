@@ -39,7 +39,7 @@ _AUTH = const(1)
 
 # command: (min words after the command, max, needs auth, usage)
 _COMMANDS = {
-    "help": (0, 1, _OPEN, "help [command]: this list, or one command's usage"),
+    "help": (0, 1, _OPEN, "help [command|setting]: this list, a command's usage, or what a setting does"),
     "list": (0, 0, _OPEN, "list: every setting with value, unit, range and default"),
     "get": (1, 1, _OPEN, "get <name>: one setting"),
     "set": (2, 99, _AUTH, "set <name> <value>: change a setting (validated, saved, then acknowledged)"),
@@ -245,10 +245,17 @@ class Console:
     # --- reading -----------------------------------------------------------------------------------
     def _c_help(self, text, words):
         if len(words) == 2:
-            spec = _COMMANDS.get(words[1].lower())
-            if spec is None:
-                raise _Err("UNKNOWN", "unknown command %s: type 'help' for the commands" % _show(words[1]))
-            return _ok(["usage=" + spec[3]], words[1].lower())
+            w = words[1].lower()
+            spec = _COMMANDS.get(w)
+            if spec is not None:
+                return _ok(["usage=" + spec[3]], w)
+            if w in _st.NAMES:
+                # help <setting>: what it does, with its range and default (loaded only when asked for)
+                from shunt.setting_help import TEXT
+                r = _st.row(w)
+                return _ok(["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r),
+                            "default=" + _default_text(r)], w)
+            raise _Err("UNKNOWN", "unknown command or setting %s: type 'help' or 'list'" % _show(words[1]))
         lines = []
         for c in _ORDER:
             lines.append(("  " if _COMMANDS[c][2] == _OPEN else "* ") + _COMMANDS[c][3])

@@ -650,3 +650,16 @@ def test_console_without_auth_object_refuses_auth_and_ticks():
     assert code(c.handle_line("passwd " + "00" * 32)) == "AUTH"
     c.authenticated = True                      # a simulator's local console
     assert code(c.handle_line("set capacity 120")) == "OK"
+
+
+def test_help_explains_every_setting():
+    from shunt.setting_help import TEXT
+    from shunt.settings import NAMES
+    assert sorted(TEXT) == sorted(NAMES)
+    c = _console()[0]
+    r = c.handle_line("help peukert_exponent")
+    assert r.endswith("OK peukert_exponent\n")
+    assert "about=" in r and "never makes SOC jump" in r and "range=1.00..1.50" in r and "default=1.25" in r
+    r = c.handle_line("HELP Discharge_Floor")
+    assert "never changes SOC" in r
+    assert c.handle_line("help no_such_thing").startswith("ERR UNKNOWN")

@@ -1,0 +1,61 @@
+# One or two sentences per setting for `help <setting>`: what it does, and what happens when it is wrong.
+# Spec: battery-monitor.md §1-§7, §10-§11. Kept apart from shunt.settings so it is loaded only when asked for.
+
+TEXT = {
+    "capacity": "Battery capacity at the 20 h rate (C20). SOC is charge removed out of this; changing it rescales "
+                "SOC at once (same charge removed, new capacity).",
+    "charged_voltage": "The voltage above which the battery may count as full: set it a little below the charger's "
+                       "absorption voltage (0.2 V for 12 V), above the float and rest voltage. Too high: never syncs; "
+                       "too low: syncs too early. 0.0 turns automatic sync off. See sync_status.",
+    "tail_current": "Full also needs the charge current below this share of capacity (4 % of 200 Ah = 8 A). Set it "
+                    "above the current your charger still delivers at the end of absorption.",
+    "charged_detection_time": "How long voltage and current must both hold before the monitor syncs to 100 %.",
+    "peukert_exponent": "How much faster a large load empties the battery than its Ah suggest (1.25 for flooded "
+                        "lead-acid, about 1.05 for LiFePO4; 1.00 = no correction). Affects SOC and time-to-go, never "
+                        "consumed Ah; changing it never makes SOC jump.",
+    "charge_efficiency": "Share of charging Ah the battery keeps (95 % lead-acid, 99 % LiFePO4). Applied to charging "
+                         "in both consumed Ah and SOC.",
+    "current_threshold": "Currents smaller than this are treated as zero for counting, so noise does not drift SOC. "
+                         "If W01 reports a hidden current, run zero_current first, then lower this.",
+    "ttg_averaging": "Minutes over which the current is averaged for time-to-go (0 = the latest sample).",
+    "discharge_floor": "Time-to-go counts down to this SOC, not to 0 %. It never changes SOC itself (0 % is still "
+                       "empty) and, while relay_low_soc is linked, it is also the relay's low-SOC level.",
+    "start_synchronized": "Without a saved state (first start), begin at 100 % (on) or unknown until the first sync "
+                          "(off). A saved state always wins.",
+    "shunt_rating_a": "The shunt's rated current, as printed on it (500 A for a 500 A/50 mV shunt).",
+    "shunt_rating_mv": "The shunt's voltage drop at its rated current (50 mV for a 500 A/50 mV shunt).",
+    "current_invert": "Swap the current's sign if the shunt is wired the other way round (charging must read "
+                      "positive; W04 tells when it is likely backwards).",
+    "voltage_divider": "Ratio of an external divider in front of the INA226 bus input (needed above 36 V, e.g. 48 V "
+                       "banks); also a fine voltage trim.",
+    "ina226_timing": "standard: a result every 141 ms; pulsed: longer shunt integration for inverters and other "
+                     "pulsed loads.",
+    "nominal_voltage": "auto detects 12/24/36/48 V from the charging voltage (it never steps down); a fixed value "
+                       "stops detection. W02 warns when settings and bank do not match.",
+    "sync_mode": "victron: voltage high and current low is enough (also at zero or discharge current); strict: also "
+                 "needs a charging current and real charge accepted since the last full, which prevents false syncs "
+                 "on LiFePO4 rest voltages or a BMS cut-off.",
+    "peukert_mode": "victron: Peukert below and above the 20 h rate; above_c20: only loads above C20 are corrected.",
+    "alarm_low_voltage_set": "Low-voltage alarm after more than 10 s below this (0 = off).",
+    "alarm_low_voltage_clear": "The low-voltage alarm clears at once above this (a value below set means set).",
+    "alarm_high_voltage_set": "High-voltage alarm after more than 10 s above this (0 = off).",
+    "alarm_high_voltage_clear": "The high-voltage alarm clears at once below this (0 or above set means set).",
+    "alarm_low_soc_set": "Low-SOC alarm after more than 10 s below this SOC (0 = off; only while synchronised).",
+    "alarm_low_soc_clear": "The low-SOC alarm clears at once above this SOC.",
+    "relay_mode": "default: the relay closes on any relay threshold; charge: a generator that starts on low SOC or "
+                  "low voltage and runs until both are clear; remote: 'relay on|off' only.",
+    "relay_invert": "Energise the coil when the relay is open instead of closed.",
+    "relay_low_soc": "SOC below which the relay closes (linked: the discharge floor; a number unlinks it).",
+    "relay_clear_soc": "SOC above which the low-SOC relay condition clears; must be above relay_low_soc.",
+    "relay_min_closed": "Once closed, the relay stays closed at least this long (a generator's minimum run).",
+    "relay_off_delay": "The clear condition must hold this long before the relay opens.",
+    "relay_low_voltage_set": "The relay closes after more than 10 s below this voltage (0 = off).",
+    "relay_low_voltage_clear": "The relay's low-voltage condition clears above this.",
+    "relay_high_voltage_set": "default mode: the relay closes after more than 10 s above this voltage (0 = off).",
+    "relay_high_voltage_clear": "The relay's high-voltage condition clears below this.",
+    "device_name": "Name on BLE and in HEX 0x010C (empty: Shunt-XXXX from the MAC).",
+    "instant_readout": "Broadcast the encrypted Victron Instant Readout record for VictronConnect and Home "
+                       "Assistant.",
+    "instant_readout_key": "The 16-byte key of the Instant Readout record (authenticated sessions only); "
+                           "instant_readout_rekey draws a new one.",
+}
