@@ -165,9 +165,6 @@ def _step(mon, i_ma):
 
 
 def test_cut_and_restarted_run_loses_at_most_one_save_interval():
-    from state_fields import HAVE_MONITOR
-    if not HAVE_MONITOR:
-        return
     from shunt.monitor import Monitor
     from shunt.settings import Settings
     from shunt.saver import Saver, NONE

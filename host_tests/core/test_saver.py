@@ -267,9 +267,6 @@ def test_worst_case_is_1440_automatic_saves_a_day():
 
 
 def test_real_monitor_auto_sync_is_saved_at_once():
-    from state_fields import HAVE_MONITOR
-    if not HAVE_MONITOR:
-        return
     from shunt.monitor import Monitor, SYNC_AUTO
     from shunt.settings import Settings
     assert SYNC_AUTO == 1

@@ -324,9 +324,6 @@ def test_w10_stays_while_another_file_is_bad():
 
 def test_monitor_state_restores_field_for_field():
     # §4.5: the restored state is the saved one, every field, and the monitor marks it restored (W07).
-    from state_fields import HAVE_MONITOR
-    if not HAVE_MONITOR:
-        return
     from shunt.monitor import Monitor
     from shunt.settings import Settings
 
