@@ -185,11 +185,6 @@ def _e_set(e, cwh, rem):
     e[4] = rem
 
 
-def warning_codes(mask):
-    """['W01', ...] for a warning bitmask (bit n-1 = Wn)."""
-    return ["W%02d" % (n + 1) for n in range(16) if mask >> n & 1]
-
-
 def tdiv(a, b):
     """Truncating division (§0.2)."""
     q = abs(a) // b
@@ -358,7 +353,7 @@ class Monitor:
         self.relay.configure()
         self.nominal.configure()
         self.warn.configure()
-        if v["ttg_averaging"] * 60 != getattr(self, "_ttg_window", -1):
+        if v["ttg_averaging"] * 60 != self._ttg_window:
             self._ttg_window = v["ttg_averaging"] * 60
             self._ttg_sums()
         self.refresh()
@@ -384,10 +379,6 @@ class Monitor:
     def soc_zero(self):
         q = self.q
         return q[_QP] == self._cap_mah and q[_QP + 1] == 0 and q[_QP + 2] == 0
-
-    def soc_full(self):
-        q = self.q
-        return q[_QP] == 0 and q[_QP + 1] == 0 and q[_QP + 2] == 0
 
     def ce_mah_now(self):
         """tdiv(CE, U) of the current state (§3.5), without a long integer."""
