@@ -6,5 +6,6 @@
 include("$(PORT_DIR)/boards/manifest.py")
 require("aioble")
 package("shunt", base_path="../firmware")
+package("proto", base_path="../firmware")
 package("drivers", base_path="../firmware")
 module("app.py", base_path="../firmware")

@@ -15,10 +15,10 @@ from shunt.monitor import Monitor, STATE_FIELDS
 from shunt.record import Codec
 from shunt.saver import Saver, NONE as SAVE_NONE, COMMAND as SAVE_COMMAND
 from shunt.convert import bus_to_mv, shunt_to_ma
-from shunt.vedirect import base36_serial
-from shunt.vehex import HexHandler
-from shunt.console import Console
-from shunt.auth import Auth
+from proto.vedirect import base36_serial
+from proto.vehex import HexHandler
+from proto.console import Console
+from proto.auth import Auth
 from drivers.ina226 import INA226, Sampler, SAMPLE
 from drivers.store import Store, SETTINGS, CALIBRATION
 from drivers.vedirect_uart import VeDirectPort
@@ -246,7 +246,7 @@ class App:
         self._fault_cycles += self.port.cycles - before
         return n
 
-    # ---- the device interface of the console (shunt.console) and the HEX handler (shunt.vehex) ---------
+    # ---- the device interface of the console (proto.console) and the HEX handler (proto.vehex) ---------
     def _on_setting(self, name, user):
         self._settings_dirty = True
         if name == "ina226_timing" and self._sim_timing is None:
@@ -400,7 +400,7 @@ async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, aler
             beacon.update(app.monitor)
 
     async def housekeeping_task():
-        # Console lockouts run on measured time (shunt.auth); a requested restart waits for its reply to leave.
+        # Console lockouts run on measured time (proto.auth); a requested restart waits for its reply to leave.
         last = time.ticks_ms()
         while True:
             await asyncio.sleep_ms(200)

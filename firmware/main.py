@@ -48,7 +48,7 @@ def main():
         alert = asyncio.ThreadSafeFlag()
         pin = machine.Pin(cfg.INA226_ALERT, machine.Pin.IN, machine.Pin.PULL_UP)
         pin.irq(lambda p: alert.set(), machine.Pin.IRQ_FALLING)
-    from shunt.console import Console
+    from proto.console import Console
     from drivers.console_uart import ConsoleStream
     import sys
     usb = ConsoleStream(Console(a, a.auth), asyncio.StreamReader(sys.stdin), asyncio.StreamWriter(sys.stdout, {}))
@@ -57,7 +57,7 @@ def main():
         import bluetooth
         from drivers.readout_ble import ReadoutBeacon
         from drivers.ble_nus import BleNus
-        from shunt.readout import default_name
+        from proto.readout import default_name
         bt = bluetooth.BLE()
         bt.active(True)
         beacon = ReadoutBeacon(bt, a.settings, urandom=os.urandom)

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from console_fakes import Device, new_auth, answer, SECRET
-from shunt.console import Console
+from proto.console import Console
 
 NUS = "6E400001-B5A3-F393-E0A9-E50E24DCCA9E"
 RX = "6E400002-B5A3-F393-E0A9-E50E24DCCA9E"

@@ -4,7 +4,7 @@ import random
 import time
 
 from shunt import settings as st
-from shunt.console import Console
+from proto.console import Console
 from console_fakes import Device, new_auth, login
 
 CODES = {"EMPTY", "TOOLONG", "ENCODING", "UNKNOWN", "ARGS", "NAME", "VALUE", "AUTH", "LOCKED", "NOSECRET", "STATE",
@@ -70,6 +70,6 @@ def test_100000_random_lines_never_raise_and_errors_change_nothing():
 
 def _secret(dev, c):
     # A random `passwd` line may have changed the secret: the fake device stored the new one.
-    from shunt.auth import from_hex
+    from proto.auth import from_hex
     from console_fakes import SECRET
     return from_hex(dev.stored_secret, 32) if dev.stored_secret else SECRET

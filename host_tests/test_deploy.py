@@ -136,7 +136,7 @@ def test_manifest_freezes_the_packages_and_not_the_fakes():
     exec(compile((board / "manifest.py").read_text(), "manifest.py", "exec"), env)
     assert ("require", "aioble") in calls
     packages = {c[1] for c in calls if c[0] == "package"}
-    assert packages == {"shunt", "drivers"}
+    assert packages == {"shunt", "proto", "drivers"}
     for kind, name, base in (c for c in calls if c[0] in ("package", "module")):
         assert "fakes" not in name
         path = (board / base / name).resolve()

@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The core, the adapters and the app. Excluded: the fake INA226 (a model of the physical world, test-only).
-FILES = sorted((ROOT / "firmware" / "shunt").glob("*.py")) + sorted((ROOT / "firmware" / "drivers").glob("*.py")) \
+FILES = sorted((ROOT / "firmware" / "shunt").glob("*.py")) + sorted((ROOT / "firmware" / "proto").glob("*.py")) + sorted((ROOT / "firmware" / "drivers").glob("*.py")) \
     + [ROOT / "firmware" / "app.py", ROOT / "firmware" / "main.py"]
 
 

@@ -13,7 +13,7 @@ from victron_ble.devices import detect_device_type
 from victron_ble.devices.base import AlarmReason
 from victron_ble.devices.battery_monitor import AuxMode, BatteryMonitor
 
-from shunt import readout
+from proto import readout
 
 ROOT = Path(__file__).resolve().parent.parent
 MICROPYTHON = Path(sys.executable).parent / "micropython"
@@ -139,7 +139,7 @@ _MP_SCRIPT = """
 import sys
 sys.path.insert(0, %r)
 import cryptolib
-from shunt import readout
+from proto import readout
 key = bytes.fromhex(%r)
 r = readout.Readout(key, cryptolib.aes(key, 1), 0xFFFD)
 for args in %r:

@@ -13,7 +13,7 @@ import pytest
 from console_server import ConsoleServer, HostDevice, make_auth
 from shunt.settings import Settings
 from shunt.monitor import Monitor
-from shunt.vedirect import TextBuilder
+from proto.vedirect import TextBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 SHUNTCTL = ROOT / "tools" / "shuntctl.py"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shunt.vedirect import TextBuilder
-from shunt.vehex import HexHandler, CoreDevice
+from proto.vedirect import TextBuilder
+from proto.vehex import HexHandler, CoreDevice
 from shunt.settings import Settings
 from drivers.vedirect_uart import VeDirectPort
 from fakes.fake_uart import FakeUART

@@ -6,8 +6,8 @@ import random
 import re
 
 from shunt.settings import Settings
-from shunt.vedirect import TextBuilder
-from shunt.vehex import HexHandler, CoreDevice
+from proto.vedirect import TextBuilder
+from proto.vehex import HexHandler, CoreDevice
 from drivers.vedirect_uart import VeDirectPort
 from fakes.fake_uart import FakeUART
 

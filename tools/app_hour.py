@@ -12,7 +12,7 @@ sys.path.insert(0, sys.argv[1])
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
-from shunt.console import Console                     # noqa: E402
+from proto.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS                # noqa: E402
 from shunt.record import Codec                        # noqa: E402
 from fakes.fake_uart import FakeUART                  # noqa: E402

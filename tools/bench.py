@@ -10,7 +10,7 @@ sys.path.insert(0, _HERE + "/../firmware")
 
 from shunt.settings import Settings   # noqa: E402
 from shunt.monitor import Monitor     # noqa: E402
-from shunt.vedirect import TextBuilder  # noqa: E402
+from proto.vedirect import TextBuilder  # noqa: E402
 
 if MICRO:
     import gc

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The shunt console on a TCP port of 127.0.0.1, for the simulator and for tests.
 
-Each TCP connection gets its own `shunt.console.Console` session (ended when the connection closes); all share
-one `shunt.auth.Auth`, so failures and lockouts count across connections, as on the board. Lines are assembled
+Each TCP connection gets its own `proto.console.Console` session (ended when the connection closes); all share
+one `proto.auth.Auth`, so failures and lockouts count across connections, as on the board. Lines are assembled
 exactly as on the board (drivers.console_uart). Standalone it wraps a real Settings + Monitor:
 
     python tools/console_server.py --port 7878            # prints the one-time setup code
@@ -22,13 +22,13 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT / "firmware") not in sys.path:
     sys.path.insert(0, str(_ROOT / "firmware"))
 
-from shunt.auth import Auth  # noqa: E402
-from shunt.console import Console  # noqa: E402
+from proto.auth import Auth  # noqa: E402
+from proto.console import Console  # noqa: E402
 from drivers.console_uart import ConsoleStream  # noqa: E402
 
 
 class HostDevice:
-    """The console's device hooks (see shunt.console) on the host: settings and monitor in memory; saves are
+    """The console's device hooks (see proto.console) on the host: settings and monitor in memory; saves are
     counted, restart and zero_current are recorded. The simulator can replace any hook."""
 
     def __init__(self, settings, monitor):

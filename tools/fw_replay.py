@@ -12,7 +12,7 @@ if _HERE + "/../firmware" not in sys.path:
 from app import App                          # noqa: E402
 from shunt.monitor import STATE_FIELDS       # noqa: E402
 from shunt.record import Codec               # noqa: E402
-from shunt.vedirect import TextBuilder       # noqa: E402
+from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
 from fakes.mem_store import MemStore         # noqa: E402
 

@@ -15,7 +15,7 @@ from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
-from shunt.console import Console                     # noqa: E402
+from proto.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS                # noqa: E402
 from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
@@ -179,7 +179,7 @@ def _tcp_lines(app, a, err):
     import os
     import select
     import socket
-    from shunt.auth import Auth
+    from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

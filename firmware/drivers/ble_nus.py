@@ -19,7 +19,7 @@ import aioble
 import bluetooth
 
 from drivers.console_uart import LineAssembler
-from shunt import readout
+from proto import readout
 
 _NUS_UUID = bluetooth.UUID("6E400001-B5A3-F393-E0A9-E50E24DCCA9E")
 _RX_UUID = bluetooth.UUID("6E400002-B5A3-F393-E0A9-E50E24DCCA9E")
@@ -33,8 +33,8 @@ _NOTIFY_TRIES = const(20)         # NimBLE refuses a notification while its buff
 
 
 class BleNus:
-    """`console`: a shunt.console.Console for this transport. `name`: the advertised name (device_name, or
-    `Shunt-XXXX`; shunt.readout.default_name builds that). `beacon`: optional drivers.readout_ble.ReadoutBeacon
+    """`console`: a proto.console.Console for this transport. `name`: the advertised name (device_name, or
+    `Shunt-XXXX`; proto.readout.default_name builds that). `beacon`: optional drivers.readout_ble.ReadoutBeacon
     that owns the merged advertising payloads (PL §3.6) and is told about connections. `mtu`: the ATT MTU to ask
     the central for after it connects (None: keep what the central negotiates)."""
 

@@ -24,7 +24,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-from shunt import readout
+from proto import readout
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)

@@ -1,6 +1,6 @@
 # VE.Direct port adapter: a machine.UART (19200 8N1) carrying text cycles out and HEX frames both ways.
 # Spec: vedirect.md §2 (link), §3.7 (cadence, one write per cycle), §5 (interleave and text hold); platform.md §2.5.
-from shunt.vedirect import TextBuilder, TextSchedule
+from proto.vedirect import TextBuilder, TextSchedule
 
 BAUDRATE = 19200   # VD §2: 8N1, no flow control. The app creates the UART: UART(id, 19200, bits=8, parity=None,
                    # stop=1, tx=…, rx=…, txbuf=1024, rxbuf=512) with the pins from the board config (PL §2.5).

@@ -1,9 +1,9 @@
-# Test helpers for the console: a device with the documented hooks (shunt.console header), a deterministic
+# Test helpers for the console: a device with the documented hooks (proto.console header), a deterministic
 # urandom, and the monitor: the real shunt.monitor.Monitor when it imports, else a stand-in with its names.
 import hashlib
 
 from shunt.settings import Settings
-from shunt.auth import Auth, hmac_sha256, to_hex, from_hex
+from proto.auth import Auth, hmac_sha256, to_hex, from_hex
 
 try:
     from shunt.monitor import Monitor as RealMonitor

@@ -4,7 +4,7 @@ from app import App
 from fakes.fake_ina226 import FakeI2C, FakeINA226
 from fakes.fake_uart import FakeUART
 from fakes.mem_store import MemStore
-from shunt.vehex import encode_frame
+from proto.vehex import encode_frame
 
 
 class Pin:

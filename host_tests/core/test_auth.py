@@ -1,10 +1,10 @@
-# Console authentication (shunt.auth): HMAC, challenge-response, replay, lockout back-off, setup code.
+# Console authentication (proto.auth): HMAC, challenge-response, replay, lockout back-off, setup code.
 # Dual runtime: CPython pytest and the MicroPython unix port (host_tests/mp_runner.py).
 import hashlib
 
 from check import raises
-from shunt import auth
-from shunt.auth import Auth, hmac_sha256, to_hex, from_hex
+from proto import auth
+from proto.auth import Auth, hmac_sha256, to_hex, from_hex
 from console_fakes import Rand, SECRET
 
 

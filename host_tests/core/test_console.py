@@ -1,8 +1,8 @@
-# The configuration console (shunt.console): every command, every setting's range errors, malformed input,
+# The configuration console (proto.console): every command, every setting's range errors, malformed input,
 # authentication and session end. Dual runtime: CPython pytest and the MicroPython unix port.
 from shunt import settings as st
-from shunt.console import Console, MAX_LINE
-from shunt.auth import hmac_sha256, to_hex
+from proto.console import Console, MAX_LINE
+from proto.auth import hmac_sha256, to_hex
 from console_fakes import (Device, new_auth, login, answer, final, code, snapshot, SECRET, Rand, StandInMonitor)
 import hashlib
 
@@ -653,7 +653,7 @@ def test_console_without_auth_object_refuses_auth_and_ticks():
 
 
 def test_help_explains_every_setting():
-    from shunt.setting_help import TEXT
+    from proto.setting_help import TEXT
     from shunt.settings import NAMES
     assert sorted(TEXT) == sorted(NAMES)
     c = _console()[0]

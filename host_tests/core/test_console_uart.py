@@ -3,7 +3,7 @@
 import asyncio
 
 from drivers.console_uart import LineAssembler, ConsoleStream
-from shunt.console import Console
+from proto.console import Console
 from console_fakes import Device, new_auth
 
 

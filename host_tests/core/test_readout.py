@@ -1,5 +1,5 @@
 # Instant Readout record, encryption and advertising sizes (platform.md §3.6, §4); runs on CPython and MicroPython.
-from shunt import readout
+from proto import readout
 from shunt.settings import Settings
 from check import raises
 

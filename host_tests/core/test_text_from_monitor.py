@@ -2,7 +2,7 @@
 # rules while not synchronised (§3.5) and H11/H12 (§9).
 from shunt.settings import Settings
 from shunt.monitor import Monitor
-from shunt.vedirect import TextBuilder
+from proto.vedirect import TextBuilder
 
 
 def fields(buf, n):

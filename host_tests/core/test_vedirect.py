@@ -3,7 +3,7 @@
 import sys
 
 from check import raises
-from shunt.vedirect import (TextBuilder, TextSchedule, block_a_from, base36_serial, checksum_byte, AUX_STARTER,
+from proto.vedirect import (TextBuilder, TextSchedule, block_a_from, base36_serial, checksum_byte, AUX_STARTER,
                             AUX_TEMP, AUX_MID, NO_VALUE)
 
 _IS_MP = sys.implementation.name == "micropython"

@@ -1,7 +1,7 @@
 # VE.Direct HEX (vedirect.md §4) against the spec's replies and the real frames in ../vectors/hex_pairs.txt.
 # Dual runtime: CPython pytest and the MicroPython unix port (host_tests/mp_runner.py).
 from shunt.settings import Settings
-from shunt.vehex import HexHandler, CoreDevice, encode_frame
+from proto.vehex import HexHandler, CoreDevice, encode_frame
 
 _VEC = __file__.rsplit("/", 1)[0] + "/../vectors/"
 SERIAL = b"S0E778D4XZ7"

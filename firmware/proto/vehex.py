@@ -8,7 +8,7 @@ except ImportError:  # CPython
 
 import struct
 
-from shunt.vedirect import PID, FW, VERSION_WORD, MODEL
+from proto.vedirect import PID, FW, VERSION_WORD, MODEL
 
 MAX_FRAME_CHARS = const(140)     # VD §4.5 / U10: a partial frame above 140 characters is dropped
 FRAME_TIMEOUT_MS = const(1000)   # VD §4.5 / U10: a partial frame is dropped after 1000 ms without LF

@@ -4,7 +4,7 @@
 # Protocol: one request per line, UTF-8, at most 128 bytes without the line end. Every reply is zero or more
 # data lines followed by exactly one final line, `OK ...` or `ERR CODE message`, each ended by "\n". Data lines
 # are `key=value[ unit][ (note)]`. Command words and setting names are case-insensitive. Reading is open;
-# anything that changes state needs an authenticated session (`auth`, shunt.auth). On any error nothing changes.
+# anything that changes state needs an authenticated session (`auth`, proto.auth). On any error nothing changes.
 #
 # Error codes: EMPTY (blank line), TOOLONG (> 128 bytes), ENCODING (not UTF-8, or control bytes), UNKNOWN
 # (no such command), ARGS (wrong number of words), NAME (no such setting), VALUE (bad or out-of-range value),
@@ -24,7 +24,7 @@
 #   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
 #   current_offset_nv    optional: the zero-current offset in force (status)
 from shunt import settings as _st
-from shunt import auth as _auth
+from proto import auth as _auth
 
 try:
     from micropython import const
@@ -141,7 +141,7 @@ class Console:
     with its failure count and lockout, is shared by all of them."""
 
     def __init__(self, device, auth):
-        # auth: the shared shunt.auth.Auth; None for a local console that the caller marks authenticated itself
+        # auth: the shared proto.auth.Auth; None for a local console that the caller marks authenticated itself
         # (a simulator's own terminal).
         self.device = device
         self.auth = auth
@@ -251,7 +251,7 @@ class Console:
                 return _ok(["usage=" + spec[3]], w)
             if w in _st.NAMES:
                 # help <setting>: what it does, with its range and default (loaded only when asked for)
-                from shunt.setting_help import TEXT
+                from proto.setting_help import TEXT
                 r = _st.row(w)
                 return _ok(["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r),
                             "default=" + _default_text(r)], w)

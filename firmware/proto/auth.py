@@ -1,7 +1,7 @@
 # Console authentication: challenge-response with HMAC-SHA256, replay protection, lockout with back-off.
 # Spec: battery-monitor.md §1 (changes need an authenticated session), platform.md §3.4 (no reliance on pairing).
 #
-# Protocol (the console carries it, see shunt.console):
+# Protocol (the console carries it, see proto.console):
 #   device -> client: a fresh 16-byte random nonce (32 hex characters)
 #   client -> device: HMAC-SHA256(key, nonce bytes) (64 hex characters)
 # `key` is the 32-byte secret, or, on a fresh device without one, the ASCII bytes of the one-time setup code.
