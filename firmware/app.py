@@ -11,7 +11,7 @@ except ImportError:  # CPython (host simulator): ticks never wrap there
         return a - b
 
 from shunt.settings import Settings
-from shunt.monitor import Monitor, STATE_FIELDS
+from shunt.monitor import Monitor, STATE_FIELDS, STATE_MIGRATIONS
 from shunt.record import Codec
 from shunt.saver import Saver, NONE as SAVE_NONE, COMMAND as SAVE_COMMAND
 from shunt.convert import bus_to_mv, shunt_to_ma
@@ -44,7 +44,9 @@ class App:
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
-        self.store = store if store is not None else Store(root, Codec(STATE_FIELDS))
+        if store is None:
+            store = Store(root, Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS))
+        self.store = store
         self.diagnostics = []
         self._load_settings()
         self.monitor = Monitor(self.settings)

@@ -31,9 +31,17 @@ _NO_MIN_I = const(0x3FFFFFFF)   # "none yet"; 2^30 - 1 is still a small int on t
 _CE = const(0)      # CE: 0 mah, 1 rem
 _QP = const(2)      # Qp: 2 mah, 3 rem, 4 frac
 _A = const(5)       # strict accepted charge: 5, 6
-_H6 = const(7)      # cumulative Ah drawn: 7, 8
-_TP = const(9)      # throughput since last sync: 9, 10
-_ACC_LEN = const(12)
+_H6 = const(7)      # cumulative Ah drawn: 7 mah (< 10^9), 8 rem, 9 giga (10^9 mAh)
+_TP = const(10)     # throughput since last sync: 10, 11, 12 as H6
+_ACC_LEN = const(13)
+# Lifetime limits on the ESP32's small ints (±2^30): H6 and throughput carry whole 10^9 mAh in a third limb (the
+# rate has no pu part, so _acc_add never touches it) and saturate only at 2^30 - 1 of those (about 10^18 mAh);
+# depth_sum is kept the same way (negative). CE saturates at -10^9 mAh (10^6 Ah, 100x the largest capacity: it
+# gets there only when the monitor never syncs) and A at +10^9 mAh (it is compared with at most 9 999 mAh), so
+# h1, h2 and cycle_min stay small too. The record holds each of these exactly (§14.1, format version 2).
+_GIGA = const(1000000000)
+_GIGA_MAX = const(0x3FFFFFFF)
+_CE_MIN = const(-1000000000)
 # Energy accumulators in nJ: [0.01 kWh, limb 10^0, 10^4, 10^8, 10^12 (< 36)]
 _E_LEN = const(5)
 
@@ -42,7 +50,10 @@ SYNC_AUTO = const(1)
 SYNC_MANUAL = const(2)
 TERM_NAMES = ("", "voltage", "current", "accepted", "outage")
 
-STATE_FIELDS = (
+# The state record (§14.1), format version shunt.record.VERSION = 2. Version 2 widens tp_mah and h6_mah to u64:
+# a lifetime counter passes 2^32 - 1 mAh (4 295 kAh) within the device's life on a big bank, and from then on
+# every save would fail.
+STATE_FIELDS_V1 = (
     ("op_time_s", "I"), ("ce_mah", "i"), ("ce_rem", "I"), ("qp_mah", "I"), ("qp_rem_cu", "I"), ("qp_frac", "H"),
     ("synchronized", "B"), ("sync_timer_ms", "I"), ("a_mah", "I"), ("a_rem", "I"), ("h4_armed", "B"),
     ("h5_armed", "B"), ("below90", "B"), ("h78_valid", "B"), ("relay_remote", "B"), ("last_sync_kind", "B"),
@@ -54,6 +65,9 @@ STATE_FIELDS = (
     ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
 )
+STATE_FIELDS = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in STATE_FIELDS_V1)
+# Older layouts and how their values become this version's (shunt.record.Codec): v1 -> v2 keeps every value.
+STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, lambda d: d)}
 
 
 def _rate_cu(r, x, y):
@@ -179,10 +193,36 @@ def _e_rem(e):
 
 
 def _e_set(e, cwh, rem):
+    # `//` and `-`, not divmod: MicroPython's big-int divmod returns heap objects even for small results
+    # (py/objint_mpz.c), and e[k] must be small ints so the next _energy_add allocates nothing.
     e[0] = cwh
     for k in range(1, 4):
-        rem, e[k] = divmod(rem, _L)
+        q = rem // _L
+        e[k] = rem - q * _L
+        rem = q
     e[4] = rem
+
+
+def _split_giga(v, lo, hi):
+    """(giga, rest) with v = giga·10^9 + rest and rest in [0, 10^9) (floor), giga clamped to lo..hi (then rest
+    saturates with it). Restore only; v may be a long integer."""
+    g = v // _GIGA
+    if g > hi:
+        return hi, _GIGA - 1
+    if g < lo:
+        return lo, 0
+    return g, v - g * _GIGA
+
+
+def _giga_carry(q, i):
+    """Lifetime accumulator q[i] (mAh) reached 10^9: carry into q[i+2], or saturate at its maximum."""
+    g = q[i + 2]
+    if g < _GIGA_MAX:
+        q[i] -= _GIGA
+        q[i + 2] = g + 1
+    else:
+        q[i] = _GIGA - 1
+        q[i + 1] = _U - 1
 
 
 def tdiv(a, b):
@@ -256,15 +296,18 @@ class Monitor:
         self.min_i_voltage_ok_ma = _NO_MIN_I
         self.q[_TP] = 0
         self.q[_TP + 1] = 0
+        self.q[_TP + 2] = 0
 
     def _clear_history_values(self):
         self.h1 = self.h2 = self.h4 = self.h5 = self.h10 = self.h11 = self.h12 = 0
         self.q[_H6] = 0
         self.q[_H6 + 1] = 0
+        self.q[_H6 + 2] = 0
         self.h7 = self.h8 = 0
         self.h78_valid = 0
         self.h9_ref_s = self.op_time_s
-        self.depth_sum = 0
+        self.depth_giga = 0         # depth_sum = depth_giga·10^9 + depth_mah, depth_mah in (-10^9, 0]
+        self.depth_mah = 0
         self.cycle_min = 0
         self.h4_armed = 0
         self.h5_armed = 1
@@ -287,9 +330,10 @@ class Monitor:
             "last_set_soc": self.last_set_soc, "near_miss_ms": self.near_miss_ms,
             "near_miss_term": self.near_miss_term, "near_miss_s": self.near_miss_s,
             "max_v_current_ok_mv": self.max_v_current_ok_mv, "min_i_voltage_ok_ma": self.min_i_voltage_ok_ma,
-            "tp_mah": q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2, "h4": self.h4, "h5": self.h5,
-            "h10": self.h10, "h11": self.h11, "h12": self.h12, "h6_mah": q[_H6], "h6_rem": q[_H6 + 1],
-            "h7": self.h7, "h8": self.h8, "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_sum,
+            "tp_mah": q[_TP + 2] * _GIGA + q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2,
+            "h4": self.h4, "h5": self.h5, "h10": self.h10, "h11": self.h11, "h12": self.h12,
+            "h6_mah": q[_H6 + 2] * _GIGA + q[_H6], "h6_rem": q[_H6 + 1], "h7": self.h7, "h8": self.h8,
+            "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_giga * _GIGA + self.depth_mah,
             "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": _e_rem(self.e_dis),
             "e_chg_cwh": self.e_chg[0], "e_chg_rem": _e_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
             "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
@@ -300,17 +344,34 @@ class Monitor:
         q = self.q
         self.op_time_s = d["op_time_s"]
         self._op_ms = 0
-        q[_CE], q[_CE + 1] = d["ce_mah"], d["ce_rem"]
+        # the saturation limits of the per-sample step apply to a restored record too (older firmware, v1)
+        if d["ce_mah"] < _CE_MIN:
+            q[_CE], q[_CE + 1] = _CE_MIN, 0
+        else:
+            q[_CE], q[_CE + 1] = d["ce_mah"], d["ce_rem"]
         q[_QP], q[_QP + 1], q[_QP + 2] = d["qp_mah"], d["qp_rem_cu"], d["qp_frac"]
-        q[_A], q[_A + 1] = d["a_mah"], d["a_rem"]
-        q[_TP], q[_TP + 1] = d["tp_mah"], d["tp_rem"]
-        q[_H6], q[_H6 + 1] = d["h6_mah"], d["h6_rem"]
+        if d["a_mah"] > _GIGA:
+            q[_A], q[_A + 1] = _GIGA, 0
+        else:
+            q[_A], q[_A + 1] = d["a_mah"], d["a_rem"]
+        for k, name in ((_TP, "tp"), (_H6, "h6")):
+            q[k + 2], q[k] = _split_giga(d[name + "_mah"], 0, _GIGA_MAX)
+            q[k + 1] = d[name + "_rem"]
         for name in ("synchronized", "sync_timer_ms", "h4_armed", "h5_armed", "below90", "h78_valid",
                      "last_sync_kind", "last_sync_s", "last_sync_soc", "last_sync_i_ma", "last_set_soc_s",
                      "last_set_soc", "near_miss_ms", "near_miss_term", "near_miss_s", "max_v_current_ok_mv",
-                     "min_i_voltage_ok_ma", "h1", "h2", "h4", "h5", "h10", "h11", "h12", "h7", "h8", "h9_ref_s",
-                     "depth_sum", "cycle_min"):
+                     "min_i_voltage_ok_ma", "h4", "h5", "h10", "h11", "h12", "h7", "h8", "h9_ref_s"):
             setattr(self, name, d[name])
+        self.h1 = d["h1"] if d["h1"] > _CE_MIN else _CE_MIN
+        self.h2 = d["h2"] if d["h2"] > _CE_MIN else _CE_MIN
+        self.cycle_min = d["cycle_min"] if d["cycle_min"] > _CE_MIN else _CE_MIN
+        v = d["depth_sum"]
+        g, r = _split_giga(v if v < 0 else 0, -_GIGA_MAX, 0)     # cycle depths are ≤ 0
+        if r:                                # depth_mah in (-10^9, 0]
+            g += 1
+            r -= _GIGA
+        self.depth_giga = g
+        self.depth_mah = r
         self.relay.remote_on = d["relay_remote"]
         _e_set(self.e_dis, d["e_dis_cwh"], d["e_dis_rem"])
         _e_set(self.e_chg, d["e_chg_cwh"], d["e_chg_rem"])
@@ -429,6 +490,9 @@ class Monitor:
         if i_int > 0:
             if q[_QP] or q[_QP + 1] or q[_QP + 2] or not synced:
                 _acc_add(q, _A, self._r_ce, dt)
+                if q[_A] >= _GIGA:              # compared with at most 9 999 mAh: saturating changes nothing
+                    q[_A] = _GIGA
+                    q[_A + 1] = 0
             # step 4: integrate (§3.2) with the clamps
             _acc_add(q, _CE, self._r_ce, dt)
             if q[_CE] >= 0:
@@ -438,11 +502,20 @@ class Monitor:
             if q[_QP] < 0:
                 q[_QP] = q[_QP + 1] = q[_QP + 2] = 0
             _acc_add(q, _TP, self._r_ce, dt)
+            if q[_TP] >= _GIGA:
+                _giga_carry(q, _TP)
             _energy_add(self.e_chg, v_mv if v_mv > 0 else 0, i_int, dt)
         elif i_int < 0:
             _acc_sub(q, _CE, self._r_ce, dt)
+            if q[_CE] < _CE_MIN:
+                q[_CE] = _CE_MIN
+                q[_CE + 1] = 0
             _acc_add(q, _H6, self._r_ce, dt)
+            if q[_H6] >= _GIGA:
+                _giga_carry(q, _H6)
             _acc_add(q, _TP, self._r_ce, dt)
+            if q[_TP] >= _GIGA:
+                _giga_carry(q, _TP)
             _acc_add(q, _QP, self._r_qp, dt)
             if q[_QP] >= self._cap_mah:
                 self._clamp_qp()
@@ -463,7 +536,15 @@ class Monitor:
                 self.h4_armed = 1
             if self.h4_armed and qp < self._m900:
                 self.h4 += 1
-                self.depth_sum += self.cycle_min
+                # depth_sum += cycle_min in two limbs: cycle_min ≥ -10^9, so every sum here stays small
+                d = self.depth_mah + _GIGA + self.cycle_min     # in (-10^9, 10^9]
+                if d > 0:
+                    self.depth_mah = d - _GIGA
+                elif self.depth_giga > -_GIGA_MAX:
+                    self.depth_mah = d
+                    self.depth_giga -= 1
+                else:
+                    self.depth_mah = 1 - _GIGA
                 self.cycle_min = ce
                 self.h4_armed = 0
             if self.h5_armed:
@@ -701,10 +782,14 @@ class Monitor:
         h = self.hist
         h[1] = self.h1
         h[2] = self.h2
-        h[3] = tdiv(self.depth_sum, self.h4) if self.h4 else 0
+        # once a second; a long integer only once depth_sum is past -10^9 mAh
+        h[3] = tdiv(self.depth_giga * _GIGA + self.depth_mah, self.h4) if self.h4 else 0
         h[4] = self.h4
         h[5] = self.h5
-        h[6] = -q[_H6]
+        g = q[_H6 + 2]
+        self.h6_giga = g                # the text prints H6 from these two limbs, without a long integer
+        self.h6_mah = q[_H6]
+        h[6] = -(g * _GIGA + q[_H6]) if g else -q[_H6]
         h[7] = self.h7 if self.h78_valid else 0
         h[8] = self.h8 if self.h78_valid else 0
         h[9] = self.op_time_s - self.h9_ref_s
@@ -787,7 +872,7 @@ class Monitor:
             "near_miss_age_s": self.op_time_s - self.near_miss_s if self.near_miss_ms else -1,
             "max_v_current_ok_mv": self.max_v_current_ok_mv,
             "min_i_voltage_ok_ma": self.min_i_voltage_ok_ma if self.min_i_voltage_ok_ma != _NO_MIN_I else None,
-            "throughput_mah": self.q[_TP],
+            "throughput_mah": self.q[_TP + 2] * _GIGA + self.q[_TP],
         }
         return d
 

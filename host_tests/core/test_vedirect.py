@@ -203,6 +203,8 @@ class _Mon:
     soc_permille = 548
     ttg_min = -1
     alarm_bits = 0
+    h6_giga = 0
+    h6_mah = 2994109
 
     def __init__(self):
         # FW 4.14 block B values from the vectors README (cut-off trace; H18 not seen, 0 here)
