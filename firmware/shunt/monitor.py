@@ -34,11 +34,13 @@ _A = const(5)       # strict accepted charge: 5, 6
 _H6 = const(7)      # cumulative Ah drawn: 7 mah (< 10^9), 8 rem, 9 giga (10^9 mAh)
 _TP = const(10)     # throughput since last sync: 10, 11, 12 as H6
 _ACC_LEN = const(13)
-# Lifetime limits on the ESP32's small ints (±2^30): H6 and throughput carry whole 10^9 mAh in a third limb (the
-# rate has no pu part, so _acc_add never touches it) and saturate only at 2^30 - 1 of those (about 10^18 mAh);
-# depth_sum is kept the same way (negative). CE saturates at -10^9 mAh (10^6 Ah, 100x the largest capacity: it
-# gets there only when the monitor never syncs) and A at +10^9 mAh (it is compared with at most 9 999 mAh), so
-# h1, h2 and cycle_min stay small too. The record holds each of these exactly (§14.1, format version 2).
+# Lifetime limits on the ESP32's small ints (±2^30), so that the per-sample step never allocates however long the
+# device runs: H6 and throughput carry whole 10^9 mAh in a third limb (the rate has no pu part, so _acc_add never
+# touches it) and saturate only at 2^30 - 1 of those (about 10^18 mAh); depth_sum is kept the same way (negative).
+# CE saturates at -10^9 mAh (10^6 Ah, 100x the largest capacity: it gets there only when the monitor never syncs)
+# and A at +10^9 mAh (it is compared with at most 9 999 mAh), so h1, h2 and cycle_min stay small too. The counters
+# H4, H5, H10-H12, op_time_s (34 years) and H17/H18 (10.7 GWh) saturate at 2^30 - 1. The record holds every one of
+# these exactly (§14.1, format version 2), and a restored record is saturated the same way.
 _GIGA = const(1000000000)
 _GIGA_MAX = const(0x3FFFFFFF)
 _CE_MIN = const(-1000000000)
@@ -185,7 +187,8 @@ def _energy_add(e, v_mv, a_ma, dt):
     x = e[4] + w3 * dt + c
     c = x // 36
     e[4] = x - c * 36
-    e[0] += c
+    x = e[0]
+    e[0] = x + c if x <= _GIGA_MAX - c else _GIGA_MAX    # 10.7 GWh: saturates (lifetime limit)
 
 
 def _e_rem(e):
@@ -203,14 +206,12 @@ def _e_set(e, cwh, rem):
     e[4] = rem
 
 
-def _split_giga(v, lo, hi):
-    """(giga, rest) with v = giga·10^9 + rest and rest in [0, 10^9) (floor), giga clamped to lo..hi (then rest
-    saturates with it). Restore only; v may be a long integer."""
+def _split_giga(v):
+    """(giga, rest) with v = giga·10^9 + rest, rest in [0, 10^9), saturated at the lifetime maximum
+    (2^30 - 1, 10^9 - 1); v ≥ 0. Restore only: v may be a long integer."""
     g = v // _GIGA
-    if g > hi:
-        return hi, _GIGA - 1
-    if g < lo:
-        return lo, 0
+    if g > _GIGA_MAX:
+        return _GIGA_MAX, _GIGA - 1
     return g, v - g * _GIGA
 
 
@@ -342,7 +343,6 @@ class Monitor:
     def set_state(self, d):
         """Restore a state record completely (§4.5) and mark it restored (W07). The caller validated the record."""
         q = self.q
-        self.op_time_s = d["op_time_s"]
         self._op_ms = 0
         # the saturation limits of the per-sample step apply to a restored record too (older firmware, v1)
         if d["ce_mah"] < _CE_MIN:
@@ -355,26 +355,26 @@ class Monitor:
         else:
             q[_A], q[_A + 1] = d["a_mah"], d["a_rem"]
         for k, name in ((_TP, "tp"), (_H6, "h6")):
-            q[k + 2], q[k] = _split_giga(d[name + "_mah"], 0, _GIGA_MAX)
+            q[k + 2], q[k] = _split_giga(d[name + "_mah"])
             q[k + 1] = d[name + "_rem"]
         for name in ("synchronized", "sync_timer_ms", "h4_armed", "h5_armed", "below90", "h78_valid",
                      "last_sync_kind", "last_sync_s", "last_sync_soc", "last_sync_i_ma", "last_set_soc_s",
                      "last_set_soc", "near_miss_ms", "near_miss_term", "near_miss_s", "max_v_current_ok_mv",
-                     "min_i_voltage_ok_ma", "h4", "h5", "h10", "h11", "h12", "h7", "h8", "h9_ref_s"):
+                     "min_i_voltage_ok_ma", "h7", "h8", "h9_ref_s"):
             setattr(self, name, d[name])
+        for name in ("op_time_s", "h4", "h5", "h10", "h11", "h12"):
+            v = d[name]
+            setattr(self, name, v if v < _GIGA_MAX else _GIGA_MAX)
         self.h1 = d["h1"] if d["h1"] > _CE_MIN else _CE_MIN
         self.h2 = d["h2"] if d["h2"] > _CE_MIN else _CE_MIN
         self.cycle_min = d["cycle_min"] if d["cycle_min"] > _CE_MIN else _CE_MIN
         v = d["depth_sum"]
-        g, r = _split_giga(v if v < 0 else 0, -_GIGA_MAX, 0)     # cycle depths are ≤ 0
-        if r:                                # depth_mah in (-10^9, 0]
-            g += 1
-            r -= _GIGA
-        self.depth_giga = g
-        self.depth_mah = r
+        g, r = _split_giga(-v if v < 0 else 0)         # cycle depths are ≤ 0
+        self.depth_giga = -g
+        self.depth_mah = -r
         self.relay.remote_on = d["relay_remote"]
-        _e_set(self.e_dis, d["e_dis_cwh"], d["e_dis_rem"])
-        _e_set(self.e_chg, d["e_chg_cwh"], d["e_chg_rem"])
+        _e_set(self.e_dis, min(d["e_dis_cwh"], _GIGA_MAX), d["e_dis_rem"])
+        _e_set(self.e_chg, min(d["e_chg_cwh"], _GIGA_MAX), d["e_chg_rem"])
         self.nominal.load(d["nominal_v"], d["nominal_chg_s"], d["nominal_stopped"])
         self._clamp_qp()
         self.restored = 1
@@ -456,7 +456,8 @@ class Monitor:
         ms = self._op_ms + dt_ms
         secs = ms // 1000
         self._op_ms = ms - secs * 1000
-        self.op_time_s += secs
+        t = self.op_time_s
+        self.op_time_s = t + secs if t <= _GIGA_MAX - secs else _GIGA_MAX     # 34 years: saturates
         dt = dt_ms
         self.outage = 0
         if dt > _OUTAGE_MS:
@@ -535,7 +536,8 @@ class Monitor:
             if not self.h4_armed and self.soc_below(650):
                 self.h4_armed = 1
             if self.h4_armed and qp < self._m900:
-                self.h4 += 1
+                if self.h4 < _GIGA_MAX:
+                    self.h4 += 1
                 # depth_sum += cycle_min in two limbs: cycle_min ≥ -10^9, so every sum here stays small
                 d = self.depth_mah + _GIGA + self.cycle_min     # in (-10^9, 10^9]
                 if d > 0:
@@ -549,7 +551,8 @@ class Monitor:
                 self.h4_armed = 0
             if self.h5_armed:
                 if self.soc_zero():
-                    self.h5 += 1
+                    if self.h5 < _GIGA_MAX:
+                        self.h5 += 1
                     self.h5_armed = 0
             elif qp < self._m100:
                 self.h5_armed = 1
@@ -589,9 +592,9 @@ class Monitor:
             self.sync_timer_ms = 0
         # step 7: alarms, then relay (§10, §11)
         started = self.alarms.step(self, dt_ms)
-        if started & 1:
+        if started & 1 and self.h11 < _GIGA_MAX:
             self.h11 += 1
-        if started & 2:
+        if started & 2 and self.h12 < _GIGA_MAX:
             self.h12 += 1
         self.alarm_bits = self.alarms.bits          # live, like V and I: the text carries the current alarm state
         self.relay.step(self, dt_ms)
@@ -621,7 +624,7 @@ class Monitor:
         q = self.q
         soc_before = self._soc_cpct()
         if kind == SYNC_AUTO:
-            if self.below90:
+            if self.below90 and self.h10 < _GIGA_MAX:
                 self.h10 += 1
             self.warn.on_sync(1, self.i_int_ma, soc_before if self.synchronized else 10000)
         else:
