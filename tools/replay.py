@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "firmware"))
 sys.path.insert(0, str(ROOT / "tools"))
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path, and the const stand-in)
 
 from shunt import settings as st  # noqa: E402
 

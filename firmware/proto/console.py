@@ -26,11 +26,7 @@
 from shunt import settings as _st
 from proto import auth as _auth
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 MAX_LINE = const(128)
 

@@ -1,10 +1,6 @@
 # VE.Direct HEX protocol: bounded frame parser, register table and the GET/SET/ping/version/product-id replies.
 # Spec: vedirect.md §4 (frames, replies, registers), §5 (hold); battery-monitor.md §1, §10, §11.2, §12, §14.2.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import struct
 

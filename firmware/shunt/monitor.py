@@ -1,10 +1,6 @@
 # The battery monitor core: exact charge counting, sync, time-to-go, history, and the per-sample pipeline.
 # Spec: battery-monitor.md §0.2-§0.3 (integer rules, pipeline), §3-§6, §9, §13.1, §14.1 (state), Appendix A.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from array import array
 
