@@ -40,7 +40,7 @@ class App:
     `poll_sensor(now_ms)` whenever a conversion may be ready and `poll_port(now_ms)` every ~20 ms."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=()):
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
@@ -50,7 +50,7 @@ class App:
         self.unacknowledged = []
         self._settings_held = False  # settings.json damaged: never overwritten by the firmware's own writes
         self._calibration_held = False
-        self._load_settings()
+        self._load_settings(preset)
         self.monitor = Monitor(self.settings)
         self.saver = Saver()
         self._restore_state()
@@ -94,7 +94,7 @@ class App:
         self.on_second = None        # optional hook (the simulator's log)
 
     # ---- start-up --------------------------------------------------------------------------------------
-    def _load_settings(self):
+    def _load_settings(self, preset):
         # Key by key (issue 14): every valid value is kept, each bad or missing one named; the damaged file is
         # copied to .bad and not replaced until the user changes a setting or acknowledges.
         d, diags = self.store.load_json(SETTINGS)
@@ -103,6 +103,10 @@ class App:
         if diags:
             self._settings_held = True
             self._damaged(SETTINGS, diags)
+        # `preset` (name, text) pairs: settings a host tool gives on its command line, in force from the start
+        # as if the user had set them before the power-up (ValueError for a bad one); saved by the caller.
+        for name, text in preset:
+            self.settings.set(name, text)
         self.offset_nv = 0
         self.offset_op_s = 0
         c, diags = self.store.load_json(CALIBRATION)
