@@ -1,7 +1,9 @@
 """Drive the real firmware (tools/fw_sim.py, CPython or MicroPython) with the true battery, chargers and loads.
 
 The physics steps once per second in this process; the firmware runs in a child process fed over the pipe
-protocol (T/N/C/X/Q lines). A power cut ends the child (Q, no extra save) and starts a new one on the same
+protocol (T/W/N/C/X/Q lines, tools/fw_sim.py). With a speed (a live port: pty or serial) the firmware runs on the
+wall clock: W lines every TICK_S carry the wall clock's simulated time, so text goes out every 1000/speed ms
+whatever the battery does, and HEX from the port is answered at once. A power cut ends the child (Q, no extra save) and starts a new one on the same
 --state directory, with its own time axis from 0, while the battery carries on.
 """
 from __future__ import annotations
