@@ -3,11 +3,7 @@
 import struct
 from binascii import crc32
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 MAGIC = b"SSST"
 VERSION = const(2)              # format version of shunt.monitor.STATE_FIELDS (v1: STATE_FIELDS_V1, migrated)

@@ -1,10 +1,8 @@
 # The per-sample step allocates nothing on the MicroPython heap (battery-monitor.md §0.3; ESP32 rules).
-import sys
+from check import micropython_only
 
 from shunt.settings import Settings
 from shunt.monitor import Monitor
-
-MICROPYTHON = sys.implementation.name == "micropython"
 
 
 def _steps(m, n, v0, i0, di, dt):
@@ -25,8 +23,7 @@ def _locked(m, n, v0, i0, di, dt):
 
 
 def test_sample_step_allocates_nothing_in_steady_state():
-    if not MICROPYTHON:
-        return      # the heap lock exists only on MicroPython; this module runs there through host_tests/mp_runner.py
+    micropython_only()
     s = Settings()
     s.set("alarm_low_voltage_set", "11.5")
     s.set("alarm_high_voltage_set", "14.8")
@@ -50,8 +47,8 @@ _U = 360000000
 
 
 def _max_record():
-    """A state record (through the codec, as from flash) with every lifetime field at the top of its field's range
-    and CE at its most negative: H6, throughput, A, the counters, energy, op_time, depth_sum and the CE minima."""
+    """A state record (through the codec, as from flash) with every lifetime field at the top of its range and CE
+    at its most negative: H6, throughput, A, the counters, energy, op_time, depth_sum and the CE minima."""
     from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS
     from shunt.record import Codec, code_range
     s = Settings()
@@ -61,8 +58,10 @@ def _max_record():
     for name in ("op_time_s", "a_mah", "tp_mah", "h6_mah", "h4", "h5", "h10", "h11", "h12", "e_dis_cwh",
                  "e_chg_cwh"):
         d[name] = code_range(fields[name])[1]
-    for name in ("ce_mah", "h1", "h2", "cycle_min", "depth_sum"):
+    for name in ("ce_mah", "h1", "h2", "cycle_min"):
         d[name] = code_range(fields[name])[0]
+    d["tp_mah"] = d["h6_mah"] = (1 << 30) * 10 ** 9 - 1     # the lifetime maximum (shunt.fixed.giga_carry)
+    d["depth_sum"] = -(1 << 31) * d["h4"]                   # every cycle at the deepest CE the record holds
     for name in ("ce_rem", "a_rem", "tp_rem", "h6_rem"):
         d[name] = _U - 1
     d["e_dis_rem"] = d["e_chg_rem"] = 36 * 10 ** 12 - 1
@@ -71,6 +70,8 @@ def _max_record():
     codec = Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)
     rec, why = codec.decode(codec.encode(d, 1))
     assert why == "", why
+    from shunt.plausible import check_state
+    assert check_state(rec[1]) is None, check_state(rec[1])     # a record the boot accepts
     return codec, rec[1]
 
 
