@@ -197,6 +197,10 @@ def test_replay_past_the_ce_and_h6_limits_keeps_saving_on_every_runtime(tmp_path
         assert st["ce_mah"] == -10 ** 9
         last_b = blocks(r.stdout)[-1].decode("latin-1")
         assert "\r\nH6\t-%d\r\n" % (2 ** 32 - 2000 + 80000 * 1200 // 3600) in last_b
+        # a restart from that record (u64 H6 and throughput past 2^32) restores it: plausible, no diagnostic
+        r2 = run([write_trace(tmp_path / "b.csv", [(t * 1000, 12500, 0) for t in range(3)]), "--state", state] + rt)
+        assert r2.returncode == 0 and b"diag" not in r2.stderr, (rt, r2.stderr)
+        assert "\r\nH6\t-%d\r\n" % st["h6_mah"] in blocks(r2.stdout)[1].decode("latin-1")
         outs.append((r.stdout, (state / "state_a.bin").read_bytes(), (state / "state_b.bin").read_bytes()))
     for o in outs[1:]:
         assert o == outs[0]
