@@ -71,41 +71,48 @@ def _monitor_life():
     return m
 
 
+# Each timing is the best of _RUNS runs over its share of the steps: on a shared machine the fastest run is the
+# one least disturbed by other processes. Heap bytes are summed over every run.
+_RUNS = 5
+
+
+def _timed(fn, arg, n):
+    best = None
+    alloc = 0
+    k = n // _RUNS
+    for _ in range(_RUNS):
+        gc.collect()
+        if MICRO:
+            gc.disable()
+            a0 = gc.mem_alloc()
+        t0 = now_us()
+        fn(arg, k)
+        t1 = now_us()
+        if MICRO:
+            alloc += gc.mem_alloc() - a0
+            gc.enable()
+        t = diff_us(t1, t0)
+        if best is None or t < best:
+            best = t
+    return best / k if not MICRO else best * 1000 // k, alloc * 1000 // (k * _RUNS)
+
+
 def step_cost(loop, n, make=_monitor):
     m = make()
     loop(m, 200)
-    gc.collect()
-    if MICRO:
-        gc.disable()
-        a0 = gc.mem_alloc()
-    t0 = now_us()
-    loop(m, n)
-    t1 = now_us()
-    alloc = 0
-    if MICRO:
-        alloc = gc.mem_alloc() - a0
-        gc.enable()
-    return diff_us(t1, t0) / n if not MICRO else diff_us(t1, t0) * 1000 // n, alloc * 1000 // n
+    return _timed(lambda k, count: loop(m, count), 0, n)
+
+
+def _cycles(b, m, n):
+    for _ in range(n):
+        b.build_cycle_from(m)
 
 
 def block_cost(n):
     m = _monitor()
     b = TextBuilder()
-    for _ in range(20):
-        b.build_cycle_from(m)
-    gc.collect()
-    if MICRO:
-        gc.disable()
-        a0 = gc.mem_alloc()
-    t0 = now_us()
-    for _ in range(n):
-        b.build_cycle_from(m)
-    t1 = now_us()
-    alloc = 0
-    if MICRO:
-        alloc = gc.mem_alloc() - a0
-        gc.enable()
-    return diff_us(t1, t0) / n if not MICRO else diff_us(t1, t0) * 1000 // n, alloc * 1000 // n
+    _cycles(b, m, 20)
+    return _timed(lambda k, count: _cycles(b, m, count), 0, n)
 
 
 def micro_results():
