@@ -1,7 +1,7 @@
 # The firmware side of the replay tool: trace rows into the real app's counting path, VE.Direct out.
 # battery-monitor.md §0.4 (replay column). Runs under CPython (imported by tools/replay.py) and, as a script,
 # under the MicroPython unix port:  micropython tools/fw_replay.py TRACE [--state DIR] [--frame-every N]
-#                                   [--set NAME=VALUE]...
+#                                   [--set NAME=VALUE]... [--log FILE] [--events FILE]
 # The trace and the settings were validated by tools/replay.py before this runs.
 import sys
 
@@ -15,16 +15,20 @@ from shunt.record import Codec               # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
 from fakes.mem_store import MemStore         # noqa: E402
+from fw_log import SecondLog                 # noqa: E402
 
 
-def replay(trace_path, sets, state_dir, frame_every, out, log):
+def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, events_file=None):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, applied
-    after the stored settings, each validated and persisted like a console `set`."""
+    after the stored settings, each validated and persisted like a console `set`. `log_file`: the per-second
+    firmware log (tools/fw_log.py) goes there, `events_file` each warning as it is raised."""
     store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log)
     for name, text in sets:
         if app.settings.set(name, text):
             app.persist_settings()
+    if log_file is not None or events_file is not None:
+        app.on_second = SecondLog(app, log_file, events_file)
     builder = TextBuilder()
     mon = app.monitor
     f = open(trace_path)
@@ -56,6 +60,7 @@ def _main(argv):
     sets = []
     state = None
     every = 1
+    log_path = events_path = None
     i = 2
     while i < len(argv):
         k = argv[i]
@@ -67,8 +72,18 @@ def _main(argv):
             state = v
         elif k == "--frame-every":
             every = int(v)
+        elif k == "--log":
+            log_path = v
+        elif k == "--events":
+            events_path = v
         i += 2
-    replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"))
+    log_file = open(log_path, "w") if log_path else None
+    events_file = open(events_path, "w") if events_path else None
+    replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"), log_file,
+           events_file)
+    for f in (log_file, events_file):
+        if f is not None:
+            f.close()
 
 
 if __name__ == "__main__":

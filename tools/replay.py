@@ -2,13 +2,14 @@
 """Replay a measured trace through the real firmware and print the VE.Direct byte stream it would send.
 
     .venv/bin/python tools/replay.py TRACE.csv [--set NAME=VALUE]... [--runtime cpython|micropython]
-                                     [--state DIR] [--frame-every SECONDS]
+                                     [--state DIR] [--frame-every SECONDS] [--log FILE]
 
 TRACE.csv has the header t_ms,voltage_mv,current_ma (further columns are ignored); one row per measurement, t_ms
 strictly increasing. The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
 first row whose t_ms >= 1000·s the firmware sends block A then block B for second s (only for s divisible by
 --frame-every). --state DIR is the board's flash: restored at start, saved by the normal rules, and the end of
-the trace is a power cut. A bad trace or setting exits with status 2 and one line on stderr, and nothing on stdout.
+the trace is a power cut. --log FILE writes the firmware's per-second log (tools/fw_log.py: SOC, sync terms,
+warnings), which tools/whatif.py reads. A bad trace or setting exits with status 2 and one line on stderr, and nothing on stdout.
 """
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--state", type=Path, help="directory used as the board's flash")
     ap.add_argument("--frame-every", type=int, default=1, metavar="SECONDS",
                     help="send the block pair only for seconds divisible by this")
+    ap.add_argument("--log", type=Path, metavar="FILE", help="write the firmware's per-second log (CSV)")
     a = ap.parse_args(argv)
     try:
         if a.frame_every < 1:
@@ -119,18 +121,34 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
-    out = sys.stdout.buffer
-    if a.runtime == "cpython":
+    return run(a.trace, sets, a.runtime, sys.stdout.buffer, a.state, a.frame_every, a.log)
+
+
+def run(trace: Path, sets: list[tuple[str, str]], runtime: str, out, state: Path | None = None,
+        frame_every: int = 1, log: Path | None = None, events: Path | None = None) -> int:
+    """The firmware over a checked trace (check_trace, parse_sets): the byte stream to `out`, the per-second log
+    and the warning events (tools/fw_log.py) to their files. Returns the exit status."""
+    if runtime == "cpython":
         import fw_replay
-        fw_replay.replay(str(a.trace), sets, str(a.state) if a.state else None, a.frame_every, out,
-                         lambda s: print(s, file=sys.stderr))
+        files = [p.open("w") if p else None for p in (log, events)]
+        try:
+            fw_replay.replay(str(trace), sets, str(state) if state else None, frame_every, out,
+                             lambda s: print(s, file=sys.stderr), files[0], files[1])
+        finally:
+            for f in files:
+                if f is not None:
+                    f.close()
         out.flush()
         return 0
     mp = Path(sys.executable).parent / "micropython"
-    cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(a.trace.resolve()),
-           "--frame-every", str(a.frame_every)]
-    if a.state is not None:
-        cmd += ["--state", str(a.state.resolve())]
+    cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(trace.resolve()),
+           "--frame-every", str(frame_every)]
+    if state is not None:
+        cmd += ["--state", str(state.resolve())]
+    if log is not None:
+        cmd += ["--log", str(log.resolve())]
+    if events is not None:
+        cmd += ["--events", str(events.resolve())]
     for name, value in sets:
         cmd += ["--set", f"{name}={value}"]
     try:

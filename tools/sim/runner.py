@@ -23,11 +23,11 @@ from .battery import Battery
 from .charger import Charger
 from .loads import Load
 from .scenario import Scenario
+from fw_log import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 FW_SIM = "tools/fw_sim.py"
-FW_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-              "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
+FW_COLUMNS = LOG_COLUMNS      # the firmware's per-second log (tools/fw_log.py owns the columns)
 SYNC_KINDS = {1: "auto", 2: "manual"}
 
 
