@@ -2,6 +2,7 @@
 # battery-monitor.md §0.4 (replay column). Runs under CPython (imported by tools/replay.py) and, as a script,
 # under the MicroPython unix port:  micropython tools/fw_replay.py TRACE [--state DIR] [--frame-every N]
 #                                   [--set NAME=VALUE]... [--log FILE] [--events FILE]
+#                                   [--start-soc CPCT]
 # The trace and the settings were validated by tools/replay.py before this runs.
 import sys
 
@@ -18,15 +19,18 @@ from fakes.mem_store import MemStore         # noqa: E402
 from fw_log import SecondLog                 # noqa: E402
 
 
-def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, events_file=None):
+def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, events_file=None, start_soc=None):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, applied
     after the stored settings, each validated and persisted like a console `set`. `log_file`: the per-second
-    firmware log (tools/fw_log.py) goes there, `events_file` each warning as it is raised."""
+    firmware log (tools/fw_log.py) goes there, `events_file` each warning as it is raised. `start_soc` (0.01 %):
+    set_soc before the first row, as the console's set_soc would."""
     store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log)
     for name, text in sets:
         if app.settings.set(name, text):
             app.persist_settings()
+    if start_soc is not None:
+        app.monitor.set_soc(start_soc)
     if log_file is not None or events_file is not None:
         app.on_second = SecondLog(app, log_file, events_file)
     builder = TextBuilder()
@@ -60,7 +64,7 @@ def _main(argv):
     sets = []
     state = None
     every = 1
-    log_path = events_path = None
+    log_path = events_path = start_soc = None
     i = 2
     while i < len(argv):
         k = argv[i]
@@ -76,11 +80,13 @@ def _main(argv):
             log_path = v
         elif k == "--events":
             events_path = v
+        elif k == "--start-soc":
+            start_soc = int(v)
         i += 2
     log_file = open(log_path, "w") if log_path else None
     events_file = open(events_path, "w") if events_path else None
     replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"), log_file,
-           events_file)
+           events_file, start_soc)
     for f in (log_file, events_file):
         if f is not None:
             f.close()

@@ -209,9 +209,7 @@ class Recorder:
         if w.last_t_ms is not None:
             # continuing an earlier recording: the wall time since its last row is a gap (or the next second)
             since = unix_ms - w.last_unix_ms if w.last_unix_ms is not None else _FILE_PERIOD_MS
-            self._base = w.last_t_ms + max(1, int(since * self.time_scale))
-            if since > GAP_MS:
-                self.gaps += 1
+            self._base = w.last_t_ms + max(1, int(since * self.time_scale))   # _row counts it as a gap
         self._writer = w
 
     def status(self) -> str:
