@@ -248,24 +248,37 @@ def file_chunks(path: Path) -> Iterator[tuple[bytes, float]]:
         yield data[start:], t
 
 
-def serial_chunks(port: str, stop_after_s: float | None) -> Iterator[tuple[bytes, float]]:
-    """A serial port (or the simulator's pty) at 19 200 8N1, read only: this tool never writes to it."""
+def serial_chunks(port: str, stop_after_s: float | None, retry_s: float = 1.0) -> Iterator[tuple[bytes, float]]:
+    """A serial port (or the simulator's pty) at 19 200 8N1, read only: this tool never writes to it. A port
+    that goes away (cable unplugged, simulator stopped) is opened again every `retry_s` until it is back: the
+    time without data becomes a gap in the recording."""
     import serial
-    try:
-        s = serial.Serial(port, 19200, timeout=0.1)
-    except (serial.SerialException, ValueError) as e:
-        raise RecordError(f"serial port {port}: {e}") from None
     t_end = None if stop_after_s is None else time.monotonic() + stop_after_s
+    s = None
+    opened = False
     try:
         while t_end is None or time.monotonic() < t_end:
+            if s is None:
+                try:
+                    s = serial.Serial(port, 19200, timeout=0.1)
+                except (serial.SerialException, ValueError) as e:
+                    if not opened:          # never opened: a wrong name or no permission, not a gap
+                        raise RecordError(f"serial port {port}: {e}") from None
+                    time.sleep(retry_s)
+                    continue
+                opened = True
             try:
                 data = s.read(max(1, s.in_waiting))
-            except serial.SerialException as e:
-                raise RecordError(f"serial port {port}: {e}") from None
+            except (serial.SerialException, OSError):
+                s.close()               # unplugged or closed at the other end: try again, as a gap
+                s = None
+                time.sleep(retry_s)
+                continue
             if data:
                 yield data, time.monotonic_ns() / 1e6
     finally:
-        s.close()
+        if s is not None:
+            s.close()
 
 
 def record(chunks: Iterator[tuple[bytes, float]], rec: Recorder, status: BinaryIO | None = None) -> None:

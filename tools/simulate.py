@@ -86,9 +86,10 @@ class SerialSink(LineSink):
 class Progress:
     """A progress bar on stderr (tqdm), shown once a run has taken more than 2 s; `frac` runs from 0 to 1."""
 
-    def __init__(self, label: str, enabled: bool):
+    def __init__(self, label: str, enabled: bool, delay_s: float = 2.0, file=None):
         from tqdm import tqdm
-        self.bar = tqdm(total=1000, desc=label, disable=not enabled, delay=2.0, leave=True, file=sys.stderr,
+        self.bar = tqdm(total=1000, desc=label, disable=not enabled, delay=delay_s, leave=True,
+                        file=file if file is not None else sys.stderr,
                         bar_format="{desc} |{bar:30}| {percentage:3.0f} %  {elapsed} (eta {remaining})")
 
     def __call__(self, frac: float) -> None:
