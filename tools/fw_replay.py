@@ -21,8 +21,7 @@ def replay(trace_path, sets, state_dir, frame_every, out, log):
     store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log)
     for name, text in sets:
-        if app.settings.set(name, text):
-            app.persist_settings()
+        app.device.set_setting(name, text)
     builder = TextBuilder()
     mon = app.monitor
     f = open(trace_path)

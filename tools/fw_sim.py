@@ -69,12 +69,11 @@ def main():
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
-            if app.settings.set(name, value):
-                app.persist_settings()
-        except ValueError as e:
+            app.device.set_setting(name, value)
+        except (ValueError, OSError) as e:
             err.write("fw_sim: --set %s\n" % e)
             sys.exit(2)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True       # the simulator's local console is the owner's USB console
     log = open(a["log"], "w") if a["log"] else None
     if log:
@@ -151,7 +150,7 @@ def main():
         elif kind == "C":
             cmd = line[1:].strip()
             if cmd == "zero_current":
-                app.zero_current_start()
+                app.device.zero_current_start()
                 err.write("OK zero_current started (10 s)\n")
             else:
                 err.write(console.handle_line(cmd))
@@ -214,7 +213,7 @@ def _tcp_lines(app, a, err):
                         last_t[0] = t
             elif s is srv:
                 c, _ = srv.accept()
-                clients[c] = (Console(app, app.auth), LineAssembler())
+                clients[c] = (Console(app.device, app.auth), LineAssembler())
             else:
                 con, asm = clients[s]
                 data = s.recv(4096)

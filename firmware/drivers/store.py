@@ -205,6 +205,22 @@ class Store:
         self._bad.discard(name)
         return True, []
 
+    def load_text(self, name, limit):
+        """A small text file's content (at most `limit` bytes, stripped), or "" if it is absent or unreadable."""
+        try:
+            data = self._read(name, limit)
+            return data[:limit].decode().strip() if data is not None else ""
+        except Exception:
+            return ""
+
+    def save_text(self, name, text):
+        """Write a small text file via name.tmp + close + rename. Raises OSError naming the file on failure."""
+        try:
+            self._write_replace(name + ".tmp", name, text.encode())
+        except OSError as e:
+            self._remove(name + ".tmp")
+            raise OSError("%s: save failed (%s)" % (name, _err(e)))
+
 
 def _err(e):
     if isinstance(e, OSError) and e.args and e.args[0] == 28:

@@ -6,6 +6,8 @@ class MemStore:
     def __init__(self, codec=None):
         self.w10 = False
         self.json = {}
+        self.json_saves = 0
+        self.texts = {}
         self.states = []           # the last saved state dict (a list, so tests can look at states[-1])
         self.codec = codec         # optional: encode each record as the board would (size, CRC)
         self.records = 0
@@ -29,7 +31,14 @@ class MemStore:
 
     def save_json(self, name, obj):
         self.json[name] = obj
+        self.json_saves += 1
         return True, []
+
+    def load_text(self, name, limit):
+        return self.texts.get(name, "")[:limit].strip()
+
+    def save_text(self, name, text):
+        self.texts[name] = text
 
     def mark_bad(self, name, reason):
         pass
