@@ -7,10 +7,10 @@
 # host simulator (tools/fw_sim.py) drive exactly the same code.
 from micropython import const
 
-from shunt.settings import Settings
+from shunt.settings import Settings, calibration_from
 from shunt.monitor import Monitor, STATE_FIELDS
 from shunt.record import Codec
-from shunt.zero_current import ZeroCurrent, max_offset_nv
+from shunt.zero_current import ZeroCurrent
 from proto.vedirect import base36_serial
 from proto.vehex import HexHandler
 from proto.device import Device
@@ -30,17 +30,19 @@ class App:
     and HEX talk to `device` (proto.device.Device)."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=()):
         self.log = log if log is not None else print
         self.settings = Settings()
         self.store = store if store is not None else Store(root, Codec(STATE_FIELDS))
         self.diagnostics = []
-        offset_nv = self._load_settings()
+        offset_nv, offset_op_s, damage = self._load_settings(preset)
         self.monitor = Monitor(self.settings)
         self.persist = Persistence(self.store, self.settings, self.monitor, self.log)
+        for name, diags in damage:
+            self._damaged(name, diags)
         self._restore_state()
         self.device = Device(self.monitor, self.settings, self.persist, urandom=urandom, zero=ZeroCurrent(),
-                             offset_nv=offset_nv, log=self.log)
+                             offset_nv=offset_nv, offset_op_s=offset_op_s, log=self.log)
         if urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
             self._first_key(urandom)
         self.relay_pin = relay_pin
@@ -73,34 +75,58 @@ class App:
     def restart_requested(self):
         return self.device.restart_requested
 
+    @property
+    def unacknowledged(self):
+        return self.persist.unacknowledged
+
+    def acknowledge(self):
+        """The user has read the start-up diagnostics of damaged files (issue 14): proto.device.Device.acknowledge."""
+        self.device.acknowledge()
+
     # ---- start-up --------------------------------------------------------------------------------------
-    def _load_settings(self):
-        """settings.json into Settings; returns the stored zero-current offset (nV, 0 if none or bad)."""
+    def _load_settings(self, preset):
+        """Key by key (issue 14): every valid value is kept, each bad or missing one named. Returns the
+        zero-current calibration in force and the damaged files: (offset_nv, op_time_s, [(file, diagnostics)])."""
+        damage = []
         d, diags = self.store.load_json(SETTINGS)
-        self.diagnostics.extend(diags)
         if d is not None:
-            try:
-                self.settings.load_dict(d)
-            except ValueError as e:
-                self.store.mark_bad(SETTINGS, str(e))
-                self.diagnostics.append("%s: %s: defaults used" % (SETTINGS, e))
+            diags = ["%s: %s" % (SETTINGS, m) for m in self.settings.load_stored(d)]
+        if diags:
+            damage.append((SETTINGS, diags))
+        # `preset` (name, text) pairs: settings a host tool gives on its command line, in force from the start
+        # as if the user had set them before the power-up (ValueError for a bad one); saved by the caller.
+        for name, text in preset:
+            self.settings.set(name, text)
+        nv = op_s = 0
         c, diags = self.store.load_json(CALIBRATION)
-        self.diagnostics.extend(diags)
-        if c is None:
-            return 0
-        nv = c.get("offset_nV") if isinstance(c, dict) else None
-        if isinstance(nv, int) and abs(nv) <= max_offset_nv(self.settings.values["shunt_rating_mv"]):
-            return nv
-        self.store.mark_bad(CALIBRATION, "bad offset")
-        self.diagnostics.append("%s: bad offset: 0 used" % CALIBRATION)
-        return 0
+        if c is not None:
+            nv, op_s, diags = calibration_from(c, self.settings.values["shunt_rating_mv"])
+            diags = ["%s: %s" % (CALIBRATION, m) for m in diags]
+        if diags:
+            damage.append((CALIBRATION, diags))
+        return nv, op_s, damage
+
+    def _damaged(self, name, diags):
+        # The damaged file is copied to .bad and held: not replaced until the user changes a setting or
+        # acknowledges; W10 stays raised until then (drivers.persist).
+        p = self.persist
+        if name == SETTINGS:
+            p.settings_held = True
+        else:
+            p.calibration_held = True
+        for m in diags:
+            self.diagnostics.append(m)
+            p.unacknowledged.append(m)
+        for m in self.store.keep_copy(name, name[:name.rfind(".")] + ".bad"):
+            self.diagnostics.append(m)
+        self.store.mark_bad(name, diags[0])
 
     def _restore_state(self):
         values, diags = self.store.load_state()
         self.diagnostics.extend(diags)
         if values is not None:
             self.monitor.set_state(values)
-        if self.store.w10:
+        if self.store.w10 or self.persist.unacknowledged:
             self.monitor.warn.set(10)
         self.persist.start(values)
 
@@ -109,9 +135,18 @@ class App:
         # the save fails (W10 is raised; the key is saved with the next settings write).
         try:
             self.settings.set_stored("instant_readout_key", bytes(urandom(16)), user=False)
-            self.persist.save_settings()
         except ValueError as e:      # a short urandom: Instant Readout stays off until instant_readout_rekey
             self.diagnostics.append("instant_readout_key: not drawn at first start (%s)" % e)
+            return
+        p = self.persist
+        if p.settings_held:
+            # the stored key was missing or bad: a new one is in use, saved only when acknowledged
+            m = "%s: instant_readout_key: a new key is in use (saved when acknowledged)" % SETTINGS
+            self.diagnostics.append(m)
+            p.unacknowledged.append(m)
+            return
+        try:
+            p.save_settings()
         except OSError as e:
             self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
 

@@ -136,7 +136,7 @@ def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
     r = ctl(server, "passwd", "--new-secret", new)
     assert r.returncode == 0, r.stderr
     assert new not in r.stdout and SECRET not in r.stdout
-    assert server.device.storage.store.texts["secret.txt"] == new
+    assert server.device.storage.store.json["secret.txt"] == new.encode()
     assert ctl(server, "save").returncode == 1                    # the old secret no longer works
     r = ctl(server, "passwd", "--new-secret", SECRET, secret=new)  # and back
     assert r.returncode == 0, r.stderr

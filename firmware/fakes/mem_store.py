@@ -7,7 +7,6 @@ class MemStore:
         self.w10 = False
         self.json = {}
         self.json_saves = 0
-        self.texts = {}
         self.states = []           # the last saved state dict (a list, so tests can look at states[-1])
         self.codec = codec         # optional: encode each record as the board would (size, CRC)
         self.records = 0
@@ -34,11 +33,18 @@ class MemStore:
         self.json_saves += 1
         return True, []
 
-    def load_text(self, name, limit):
-        return self.texts.get(name, "")[:limit].strip()
+    def save_file(self, name, data):
+        self.json[name] = bytes(data)
+        return True, []
 
-    def save_text(self, name, text):
-        self.texts[name] = text
+    def keep_copy(self, name, copy):
+        if name in self.json:
+            self.json[copy] = self.json[name]
+        return []
+
+    def load_text(self, name, limit):
+        data = self.json.get(name)
+        return bytes(data[:limit]).decode().strip() if isinstance(data, (bytes, bytearray)) else ""
 
     def mark_bad(self, name, reason):
         pass

@@ -25,17 +25,18 @@ class Device:
     The console turns these into `ERR VALUE|STATE` and `ERR STORAGE`, HEX into flags 0x04 (vedirect.md §4.3).
 
     The storage port provides `save_settings()`, `save_state()` (an immediate command save; nothing is written
-    if only op_time changed), `save_calibration(offset_nv, op_time_s)` and `save_secret(hex_text)`, each raising
-    OSError on failure. The zero port provides `start()`, `running`, and `run()` (a synchronous measurement:
+    if only op_time changed), `save_calibration(offset_nv, op_time_s)`, `save_secret(hex_text)` and
+    `acknowledge(offset_nv, op_time_s)`, each raising OSError on failure. The zero port provides `start()`, `running`, and `run()` (a synchronous measurement:
     the board cannot wait 10 s there and raises ValueError, see `zero_current_async`)."""
 
-    def __init__(self, monitor, settings, storage, urandom=None, zero=None, offset_nv=0, log=None):
+    def __init__(self, monitor, settings, storage, urandom=None, zero=None, offset_nv=0, offset_op_s=0, log=None):
         self.monitor = monitor
         self.settings = settings
         self.storage = storage
         self.urandom = urandom
         self.zero = zero
         self.offset_nv = offset_nv        # the zero-current offset in force (BM §12.2), nV at the shunt
+        self.offset_op_s = offset_op_s    # op_time of that calibration
         self.zero_result = None           # (offset_nv or None, message) of the last measurement
         self.restart_requested = False    # the app resets once the reply has left
         self.log = log
@@ -81,6 +82,10 @@ class Device:
             # All or nothing: the old values back, so that "nothing changed" is true.
             self.settings.load_dict(before)
             raise
+
+    def acknowledge(self):
+        """The user has read the diagnostics of damaged files: the values in force replace them (issue 14)."""
+        self.storage.acknowledge(self.offset_nv, self.offset_op_s)
 
     # ---- state commands (BM §4.3, §4.4, §9, §11.1, §14.2) -------------------------------------------------
     def synchronize(self):
@@ -143,8 +148,9 @@ class Device:
         nv, msg = self.zero.finish(rating_mv)
         if nv is not None:
             self.offset_nv = nv
+            self.offset_op_s = self.monitor.op_time_s
             try:
-                self.storage.save_calibration(nv, self.monitor.op_time_s)
+                self.storage.save_calibration(nv, self.offset_op_s)
             except OSError:
                 pass    # applied; W10 is raised by the storage port
             self.monitor.zero_current_ok()

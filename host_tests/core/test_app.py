@@ -195,7 +195,7 @@ def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():
 def test_a_damaged_secret_file_gives_a_setup_code_not_a_crash():
     import hashlib
     store = MemStore()
-    store.texts["secret.txt"] = "not hex at all"
+    store.json["secret.txt"] = b"not hex at all"
     lines = []
     app = App(FakeI2C(FakeINA226()), FakeUART(), store=store, sha256=hashlib.sha256,
               urandom=lambda n: bytes(range(n)), log=lines.append)
