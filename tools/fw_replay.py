@@ -77,7 +77,7 @@ def replay(trace_path, sets, state_dir, frame_every, out, log):
     app = App(None, None, store=store, log=log, preset=sets)
     if sets:
         try:
-            app.persist_settings()
+            app.persist.save_settings()
         except OSError as e:
             app.diagnostics.append(str(e))
     for d in app.diagnostics:

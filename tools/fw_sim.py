@@ -87,12 +87,11 @@ def main():
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
-            if app.settings.set(name, value):
-                app.persist_settings()
-        except ValueError as e:
+            app.device.set_setting(name, value)
+        except (ValueError, OSError) as e:
             err.write("fw_sim: --set %s\n" % e)
             sys.exit(2)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True       # the simulator's local console is the owner's USB console
     log = open(a["log"], "w") if a["log"] else None
     if log:
@@ -178,7 +177,7 @@ def main():
         elif kind == "C":
             cmd = line[1:].strip()
             if cmd == "zero_current":
-                app.zero_current_start()
+                app.device.zero_current_start()
                 err.write("OK zero_current started (10 s)\n")
             else:
                 err.write(console.handle_line(cmd))
@@ -265,7 +264,7 @@ def _tcp_lines(app, a, err):
             elif s is srv:
                 c, _ = srv.accept()
                 c.setblocking(False)
-                clients[c] = (Console(app, app.auth), LineAssembler(), bytearray())
+                clients[c] = (Console(app.device, app.auth), LineAssembler(), bytearray())
             elif s in clients:
                 con, asm, out = clients[s]
                 try:
