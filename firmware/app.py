@@ -8,7 +8,7 @@
 from micropython import const
 
 from shunt.settings import Settings, calibration_from
-from shunt.monitor import Monitor, STATE_FIELDS
+from shunt.monitor import Monitor, STATE_FIELDS, STATE_MIGRATIONS
 from shunt.record import Codec
 from shunt.zero_current import ZeroCurrent
 from proto.vedirect import base36_serial
@@ -33,7 +33,9 @@ class App:
                  ina_address=0x40, ina_timing=None, log=None, store=None, preset=()):
         self.log = log if log is not None else print
         self.settings = Settings()
-        self.store = store if store is not None else Store(root, Codec(STATE_FIELDS))
+        if store is None:
+            store = Store(root, Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS))
+        self.store = store
         self.diagnostics = []
         offset_nv, offset_op_s, damage = self._load_settings(preset)
         self.monitor = Monitor(self.settings)

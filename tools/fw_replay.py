@@ -8,7 +8,7 @@ import sys
 import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                          # noqa: E402
-from shunt.monitor import STATE_FIELDS       # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
 from shunt.record import Codec               # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
@@ -73,7 +73,7 @@ def replay(trace_path, sets, state_dir, frame_every, out, log):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, in force
     from the start as if stored before the power-up (after the stored settings), and saved like a console `set`.
     Every diagnostic the board prints at boot goes to `log`."""
-    store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
+    store = Store(state_dir, Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log, preset=sets)
     if sets:
         try:

@@ -20,7 +20,7 @@ from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import STATE_FIELDS                # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
 from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
 
@@ -82,7 +82,7 @@ def main():
         uart = FakeUART(emit)
     else:
         uart = FakeUART(out.write)
-    store = Store(a["state"], Codec(STATE_FIELDS)) if a["state"] else MemStore()
+    store = Store(a["state"], Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]

@@ -2,7 +2,7 @@
 """Replay a measured trace through the real firmware and print the VE.Direct byte stream it would send.
 
     .venv/bin/python tools/replay.py TRACE.csv [--set NAME=VALUE]... [--runtime cpython|micropython]
-                                     [--state DIR] [--frame-every SECONDS]
+                                     [--micropython BINARY] [--state DIR] [--frame-every SECONDS]
 
 TRACE.csv has the header t_ms,voltage_mv,current_ma (further columns are ignored); one row per measurement, t_ms
 strictly increasing. The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="a setting by its spec name, e.g. capacity=100 (repeatable)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",
                     help="run the firmware under CPython or the MicroPython unix port (same bytes)")
+    ap.add_argument("--micropython", type=Path, metavar="BINARY",
+                    help="the MicroPython binary for --runtime micropython (default: the venv's), e.g. a 32-bit "
+                         "build whose 31-bit small ints are the ESP32's")
     ap.add_argument("--state", type=Path, help="directory used as the board's flash")
     ap.add_argument("--frame-every", type=int, default=1, metavar="SECONDS",
                     help="send the block pair only for seconds divisible by this")
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         check_trace(a.trace)
         if a.state is not None:
             a.state.mkdir(parents=True, exist_ok=True)
+        if a.micropython is not None and (a.runtime != "micropython" or not a.micropython.is_file()):
+            raise ValueError(f"--micropython {a.micropython}: needs --runtime micropython and an existing binary")
     except (TraceError, ValueError) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"replay: cannot write the output: {e.strerror or e}", file=sys.stderr)
             return 1
         return 0
-    mp = Path(sys.executable).parent / "micropython"
+    mp = a.micropython.resolve() if a.micropython is not None else Path(sys.executable).parent / "micropython"
     cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(a.trace.resolve()),
            "--frame-every", str(a.frame_every)]
     if a.state is not None:
