@@ -13,8 +13,7 @@
 # stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
 import sys
 
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-sys.path.insert(0, _HERE + "/../firmware")
+import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
