@@ -35,6 +35,12 @@ class PtySink(LineSink):
         self.path = os.ttyname(self.slave)
         super().__init__()
 
+    def _try_write(self, data) -> int:
+        try:
+            return os.write(self.master, data)
+        except (BlockingIOError, OSError):
+            return 0
+
     def _write_some(self, data) -> int:
         # the rest of a unit waits for room (a reader that stalls gets it later, whole), re-checking for close
         _, w, _ = select.select([], [self.master], [], 0.2)
