@@ -193,6 +193,7 @@ def _tcp_lines(app, a, err):
     last_t = [app.monitor.op_time_s]
     while True:
         socks = [srv] + list(clients)
+        sys.stdout.buffer.flush()      # before waiting: a live reader gets each text cycle as it is made
         r, _, _ = select.select([sys.stdin.fileno()] + socks, [], [], None)
         for s in r:
             if s == sys.stdin.fileno():
