@@ -36,6 +36,8 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".json": "application/json",
           ".webmanifest": "application/manifest+json", ".png": "image/png"}
 _READ_BYTES = 4096
+_CONNECT_TRIES = 100              # x 0.1 s: the firmware process takes about a second to start
+_CONNECT_WAIT_S = 0.1
 
 
 def _response(status: int, reason: str, body: bytes, ctype: str) -> Response:
@@ -79,11 +81,16 @@ class WebBridge:
     # --- WebSocket <-> TCP console --------------------------------------------------------------------------
     async def _session(self, ws: ServerConnection) -> None:
         self.sessions += 1
-        try:
-            reader, writer = await asyncio.open_connection(*self.console)
-        except OSError as e:
-            await ws.close(1011, "console unreachable: %s" % e.strerror)
-            return
+        # The firmware may still be starting (or restarting after a simulated power cut): keep trying a while.
+        for attempt in range(_CONNECT_TRIES):
+            try:
+                reader, writer = await asyncio.open_connection(*self.console)
+                break
+            except OSError as e:
+                if attempt == _CONNECT_TRIES - 1:
+                    await ws.close(1011, "console unreachable: %s" % e.strerror)
+                    return
+                await asyncio.sleep(_CONNECT_WAIT_S)
         dec = codecs.getincrementaldecoder("utf-8")("replace")   # a reply may be split inside a character
 
         async def down() -> None:

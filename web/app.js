@@ -103,7 +103,7 @@ async function connect() {
   state.client = c;
   state.polls = 0;
   setLink('connected', t.kind === 'ble' ? `connected to ${t.name} over Bluetooth`
-    : `connected to the simulator${state.label ? ' (' + state.label + ')' : ''}`);
+    : `simulator${state.label ? ': ' + state.label : ''}`);
   updateLock();
   await loadSettings();
 }
@@ -379,6 +379,7 @@ async function saveSetting(name, form) {
   const err = form.querySelector('.err');
   const btn = form.querySelector('button');
   err.textContent = '';
+  err.classList.remove('ok');
   form.dataset.state = 'saving';
   btn.disabled = true;
   let value = input.value.trim();
