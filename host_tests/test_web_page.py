@@ -148,6 +148,21 @@ def test_page_over_the_simulators_websocket(sim, tmp_path):
         assert con.cmd("set capacity 250")[-1].startswith("ERR AUTH")
         d.execute_script("window.scrollTo(0, 0)")
         _shot(d, "settings-phone.png", 412, 1300)
+
+        # History H1..H18 with units; a new Instant Readout key, shown as the device has it.
+        d.find_element(By.CSS_SELECTOR, 'nav a[data-tab="history"]').click()
+        rows = _wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history tr")) == 18 and
+                     [r.text for r in d.find_elements(By.CSS_SELECTOR, "#history tr")], msg="no history")
+        assert rows[0].startswith("H1 deepest discharge") and rows[0].endswith(" Ah"), rows[0]
+        assert rows[6].startswith("H7 min voltage") and rows[6].endswith(" V"), rows[6]
+        d.find_element(By.CSS_SELECTOR, 'nav a[data-tab="actions"]').click()
+        d.execute_script("window.confirm = () => true")
+        d.find_element(By.CSS_SELECTOR, '[data-action="rekey"]').click()
+        shown = _wait(d, lambda d: d.find_element(By.ID, "key-out").text,
+                      msg="no new key shown: %s" % d.find_element(By.ID, "action-msg").text)
+        assert con.login(SECRET) == "OK authenticated"
+        key = con.get("instant_readout_key").split("=")[1]
+        assert re.fullmatch(r"[0-9a-f]{32}", key) and shown.endswith(key), (shown, key)
         assert page_errors(d) == []
     finally:
         con.close()
