@@ -29,31 +29,31 @@ def _js(driver, script, *args):
 
 
 def _status_sample(driver, last_t):
-    """Wait for the next dashboard refresh; (its V, I, SOC as the console sent them), the refresh's stamp."""
+    """Wait for the next dashboard refresh: (V, I, SOC as the console sent them), when the page asked for them
+    and when it showed them (the page's Date.now(), ms)."""
     js = ("const g = (id) => document.getElementById(id);"
-          "return [g('updated').dataset.t || '', g('v').dataset.raw, g('i').dataset.raw, g('soc').dataset.raw]")
-    r = _wait(driver, lambda d: (lambda r: r if r[0] and r[0] != last_t else None)(_js(d, js)),
+          "return [g('updated').dataset.t || '', g('updated').dataset.asked || '',"
+          "        g('v').dataset.raw, g('i').dataset.raw, g('soc').dataset.raw]")
+    r = _wait(driver, lambda d: (lambda r: r if r[0] and r[1] and r[0] != last_t else None)(_js(d, js)),
               msg="no dashboard refresh")
-    return r[1:], r[0]
+    return r[2:], int(r[1]) / 1000.0, r[0]
 
 
 def _check_dashboard_matches_vedirect(driver, sim, samples=3):
-    """V, I and SOC on the page equal those of the VE.Direct block just before or just after the page's refresh,
-    both within one second of it (blocks come once a second; a conversion between them shows in the next)."""
+    """V, I and SOC on the page equal those of a VE.Direct block sent within one second of the refresh (from
+    one second before the page asked to one second after it showed them; blocks come once a second)."""
     last = ""
     for _ in range(samples):
-        (v, i, soc), last = _status_sample(driver, last)
-        t_page = int(last) / 1000.0                 # the page's Date.now() at the refresh; blocks: time.time()
-        _wait(driver, lambda d: sim.blocks and sim.blocks[-1][0] > t_page, msg="no VE.Direct block after it")
-        before = [(t, b) for t, b in sim.blocks if t <= t_page][-1:]
-        after = [(t, b) for t, b in sim.blocks if t > t_page][:1]
-        near = [b for t, b in before + after if abs(t - t_page) <= 1.0]
+        (v, i, soc), asked, last = _status_sample(driver, last)
+        shown = int(last) / 1000.0
+        _wait(driver, lambda d: sim.blocks and sim.blocks[-1][0] > shown + 1.0, msg="VE.Direct stopped")
+        near = [b for t, b in sim.blocks if asked - 1.0 <= t <= shown + 1.0]   # time.time(), as Date.now()
         v_mv = round(float(v.split()[0]) * 1000)
         i_ma = round(float(i.split()[0]) * 1000)
         soc_permille = round(float(soc.split()[0]) * 100) // 10     # VE.Direct SOC is soc_cpct // 10
         assert any(b["V"] == str(v_mv) and b["I"] == str(i_ma) and b["SOC"] == str(soc_permille) for b in near), \
-            "page V=%s I=%s SOC=%s at %.2f; VE.Direct: %s" % (
-                v, i, soc, t_page, [(round(t, 2), b["V"], b["I"], b["SOC"]) for t, b in sim.blocks[-6:]])
+            "page V=%s I=%s SOC=%s asked %.2f shown %.2f; VE.Direct: %s" % (
+                v, i, soc, asked, shown, [(round(t, 2), b["V"], b["I"], b["SOC"]) for t, b in sim.blocks[-6:]])
 
 
 def _shot(driver, name, width, height):

@@ -113,8 +113,10 @@ async function poll() {
   if (!c || state.busy) return;
   state.busy = true;
   try {
+    const asked = Date.now();
     const st = kv((await c.cmd('status')).data);
     renderStatus(st);
+    $('updated').dataset.asked = String(asked);
     if (state.polls % DETAIL_EVERY === 0) {
       renderSync(kv((await c.cmd('sync_status')).data));
       const w = st.warnings && st.warnings !== 'none' ? (await c.cmd('warnings')).data : [];
