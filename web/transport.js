@@ -31,7 +31,12 @@ export class BleTransport {
     if (!BleTransport.available()) {
       throw new Error('this browser has no Web Bluetooth: use Chrome on Android or a desktop (https or a file)');
     }
-    this.device = await navigator.bluetooth.requestDevice({ filters: [{ services: [NUS_SERVICE] }] });
+    // The NUS UUID rides in the scan response only when the name leaves room (proto/readout.scan_response), so
+    // the default name's prefix finds the device too; optionalServices grants the service either way.
+    this.device = await navigator.bluetooth.requestDevice({
+      filters: [{ services: [NUS_SERVICE] }, { namePrefix: 'Shunt-' }],
+      optionalServices: [NUS_SERVICE],
+    });
     this.name = this.device.name || 'shunt';
     this.device.addEventListener('gattserverdisconnected', () => this.onClose('the device disconnected'));
     const server = await this.device.gatt.connect();
