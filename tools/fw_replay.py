@@ -9,7 +9,7 @@ import sys
 import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                          # noqa: E402
-from shunt.monitor import STATE_FIELDS       # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
 from shunt.record import Codec               # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
@@ -77,11 +77,11 @@ def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, ev
     Every diagnostic the board prints at boot goes to `log`. `log_file`: the per-second firmware log
     (tools/fw_log.py) goes there, `events_file` each warning as it is raised. `start_soc` (0.01 %): set_soc
     before the first row, as the console's set_soc would."""
-    store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
+    store = Store(state_dir, Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log, preset=sets)
     if sets:
         try:
-            app.persist_settings()
+            app.persist.save_settings()
         except OSError as e:
             app.diagnostics.append(str(e))
     for d in app.diagnostics:

@@ -20,7 +20,7 @@ from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import STATE_FIELDS                # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
 from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
 from fw_log import SecondLog                          # noqa: E402
@@ -81,17 +81,16 @@ def main():
         uart = FakeUART(emit)
     else:
         uart = FakeUART(out.write)
-    store = Store(a["state"], Codec(STATE_FIELDS)) if a["state"] else MemStore()
+    store = Store(a["state"], Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
-            if app.settings.set(name, value):
-                app.persist_settings()
-        except ValueError as e:
+            app.device.set_setting(name, value)
+        except (ValueError, OSError) as e:
             err.write("fw_sim: --set %s\n" % e)
             sys.exit(2)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True       # the simulator's local console is the owner's USB console
     log = open(a["log"], "w") if a["log"] else None
     app.on_second = SecondLog(app, log)
@@ -161,7 +160,7 @@ def main():
         elif kind == "C":
             cmd = line[1:].strip()
             if cmd == "zero_current":
-                app.zero_current_start()
+                app.device.zero_current_start()
                 err.write("OK zero_current started (10 s)\n")
             else:
                 err.write(console.handle_line(cmd))
@@ -198,6 +197,8 @@ def _tcp_lines(app, a, err):
     from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
+    if app.urandom is None:
+        app.urandom = os.urandom       # instant_readout_rekey draws its key here (else: ERR INTERNAL)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", a["console-port"]))
@@ -248,7 +249,7 @@ def _tcp_lines(app, a, err):
             elif s is srv:
                 c, _ = srv.accept()
                 c.setblocking(False)
-                clients[c] = (Console(app, app.auth), LineAssembler(), bytearray())
+                clients[c] = (Console(app.device, app.auth), LineAssembler(), bytearray())
             elif s in clients:
                 con, asm, out = clients[s]
                 try:

@@ -2,8 +2,8 @@
 """Replay a measured trace through the real firmware and print the VE.Direct byte stream it would send.
 
     .venv/bin/python tools/replay.py TRACE.csv [--set NAME=VALUE]... [--runtime cpython|micropython]
-                                     [--state DIR] [--frame-every SECONDS] [--log FILE]
-                                     [--start-soc PERCENT]
+                                     [--micropython BINARY] [--state DIR] [--frame-every SECONDS]
+                                     [--log FILE] [--start-soc PERCENT]
 
 TRACE.csv has the header t_ms,voltage_mv,current_ma (further columns are ignored); one row per measurement, t_ms
 strictly increasing. The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="a setting by its spec name, e.g. capacity=100 (repeatable)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",
                     help="run the firmware under CPython or the MicroPython unix port (same bytes)")
+    ap.add_argument("--micropython", type=Path, metavar="BINARY",
+                    help="the MicroPython binary for --runtime micropython (default: the venv's), e.g. a 32-bit "
+                         "build whose 31-bit small ints are the ESP32's")
     ap.add_argument("--state", type=Path, help="directory used as the board's flash")
     ap.add_argument("--frame-every", type=int, default=1, metavar="SECONDS",
                     help="send the block pair only for seconds divisible by this")
@@ -118,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         check_trace(a.trace)
         if a.state is not None:
             a.state.mkdir(parents=True, exist_ok=True)
+        if a.micropython is not None and (a.runtime != "micropython" or not a.micropython.is_file()):
+            raise ValueError(f"--micropython {a.micropython}: needs --runtime micropython and an existing binary")
     except (TraceError, ValueError) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
@@ -127,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None:             # started with stdout closed (>&-): Python has no stream for it
         print("replay: cannot write the output: stdout is closed", file=sys.stderr)
         return 1
-    return run(a.trace, sets, a.runtime, sys.stdout.buffer, a.state, a.frame_every, a.log, start_soc=start_soc)
+    return run(a.trace, sets, a.runtime, sys.stdout.buffer, a.state, a.frame_every, a.log, start_soc=start_soc,
+               micropython=a.micropython)
 
 
 def parse_soc(text: str) -> int:
@@ -140,7 +146,7 @@ def parse_soc(text: str) -> int:
 
 def run(trace: Path, sets: list[tuple[str, str]], runtime: str, out, state: Path | None = None,
         frame_every: int = 1, log: Path | None = None, events: Path | None = None,
-        start_soc: int | None = None) -> int:
+        start_soc: int | None = None, micropython: Path | None = None) -> int:
     """The firmware over a checked trace (check_trace, parse_sets): the byte stream to `out`, the per-second log
     and the warning events (tools/fw_log.py) to their files. Returns the exit status."""
     if runtime == "cpython":
@@ -159,7 +165,7 @@ def run(trace: Path, sets: list[tuple[str, str]], runtime: str, out, state: Path
                 if f is not None:
                     f.close()
         return 0
-    mp = Path(sys.executable).parent / "micropython"
+    mp = micropython.resolve() if micropython is not None else Path(sys.executable).parent / "micropython"
     cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(trace.resolve()),
            "--frame-every", str(frame_every)]
     if state is not None:

@@ -5,6 +5,7 @@ core -> VE.Direct) under CPython or MicroPython, and show what the monitor makes
     .venv/bin/python tools/simulate.py healthy_3day
     .venv/bin/python tools/simulate.py never_syncs --runtime micropython --days 1
     .venv/bin/python tools/simulate.py healthy_3day --out pty        # feed a VE.Direct reader in real time
+    .venv/bin/python tools/simulate.py never_syncs --web 8080         # the phone page, live, on 127.0.0.1:8080
 """
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ class PtySink(LineSink):
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
         super().__init__()
+
+    def _try_write(self, data) -> int:
+        try:
+            return os.write(self.master, data)
+        except (BlockingIOError, OSError):
+            return 0
 
     def _write_some(self, data) -> int:
         # the rest of a unit waits for room (a reader that stalls gets it later, whole), re-checking for close
@@ -119,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="serve the firmware's console on 127.0.0.1:PORT (0: a free port, printed; CPython runtime; "
                          "secret from "
                          "$SHUNT_SECRET, 64 hex characters) for tools/shuntctl.py --tcp")
+    ap.add_argument("--web", type=int, default=None, metavar="PORT",
+                    help="serve the phone page (web/) on http://127.0.0.1:PORT/, its console bridged over a "
+                         "WebSocket (CPython runtime; real time unless --speed)")
     a = ap.parse_args(argv)
 
     sink: Sink | None = None
@@ -150,7 +160,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SimError("--out %s: %s" % (a.out, e.strerror)) from None
         prog = Progress(sc.name, enabled=not a.quiet and sys.stderr.isatty())
         fw_args = []
-        if a.console_port is not None:
+        if a.web is not None:
+            if a.runtime != "cpython" or not 0 <= a.web <= 65535:
+                raise SimError("--web needs --runtime cpython and a port 0..65535")
+            import web_bridge
+            fw_args = web_bridge.for_simulator(a.web, a.console_port, sc.name)[0]
+            speed = 1.0 if a.speed is None else a.speed
+        elif a.console_port is not None:
             secret = os.environ.get("SHUNT_SECRET", "")
             if a.runtime != "cpython" or not 0 <= a.console_port <= 65535 or len(secret) != 64:
                 raise SimError("--console-port needs --runtime cpython, a port 0..65535 (0: any free one) and "
