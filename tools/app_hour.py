@@ -44,7 +44,7 @@ def run(seconds):
     uart = FakeUART(lambda b: None)
     store = MemStore(Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS))
     app = App(i2c, uart, store=store, log=lambda s: None)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True
     app.start(0)
     peak = 0
