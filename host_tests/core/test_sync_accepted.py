@@ -194,3 +194,19 @@ def test_a_settings_file_without_battery_type_loads_clean_and_keeps_its_sync_mod
     assert s.format("sync_mode") == "victron" and s.format("battery_type") == "lead_acid"
     del d["values"]["sync_mode"]
     assert Settings().load_stored(d) == ["sync_mode: missing: default accepted used"]
+
+
+def test_help_sync_mode_and_sync_status_explain_the_three_modes_and_what_each_gets_wrong():
+    dev = Device()
+    c = Console(dev, new_auth())
+    r = c.handle_line("help sync_mode")
+    assert final(r) == "OK sync_mode" and "default=accepted" in r and "range=victron|strict|accepted" in r
+    about = [ln for ln in r.split("\n") if ln.startswith("about=")][0]
+    assert "BMS cut" in about and "LiFePO4" in about and "late" in about
+    notes = set()
+    for mode in ("victron", "strict", "accepted"):
+        dev.settings.set("sync_mode", mode)
+        ss = dev.monitor.sync_status()
+        assert ss["mode"] == mode
+        notes.add(ss["mode_note"])
+    assert len(notes) == 3
