@@ -11,7 +11,6 @@ from shunt.nominal import Nominal
 from shunt.warnings import Warnings
 from shunt.ttg import Ttg, minutes as ttg_minutes
 from shunt import sync
-from shunt.settings import SYNC_VICTRON, SYNC_STRICT
 from shunt import history
 
 _OUTAGE_MS = const(5000)
@@ -219,10 +218,7 @@ class Monitor:
         self.i_tail_ma = v["capacity"] * v["tail_current"]
         self.vch_mv = v["charged_voltage"] * 100
         self.detect_ms = v["charged_detection_time"] * 60000
-        mode = v["sync_mode"]
-        self.sync_mode = mode
-        self.strict = 1 if mode == SYNC_STRICT else 0          # a discharge current fails the current term
-        self.need_accepted = 0 if mode == SYNC_VICTRON else 1  # strict and accepted need charge accepted
+        sync.configure(self, v["sync_mode"])
         self.m900_mah = self.capacity_ah * 100      # Qp below this: SOC above 90 % (history, §9)
         self.m100_mah = self.capacity_ah * 900      # Qp below this: SOC above 10 %
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])

@@ -5,6 +5,8 @@
 # (shunt.monitor) and sync_status both call `terms`, so a new or changed term is an edit of this file only.
 from micropython import const
 
+from shunt.settings import SYNC_VICTRON, SYNC_STRICT
+
 V_OK = const(1)     # V > charged_voltage
 I_OK = const(2)     # I_int < tail current (strict: and not discharging)
 A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict and accepted mode)
@@ -30,6 +32,14 @@ NO_MIN_I = const(0x3FFFFFFF)   # min_i_voltage_ok "none yet"; 2^30 - 1 is still 
 
 # near_miss_term: the first term that failed when a running timer was reset (4: an outage sample).
 TERM_NAMES = ("", "voltage", "current", "accepted", "outage")
+
+
+def configure(mon, mode):
+    """Cache the mode's terms on the monitor (a settings change): `strict` (a discharge fails the current
+    term) and `need_accepted` (charge accepted since the last sync is required)."""
+    mon.sync_mode = mode
+    mon.strict = 1 if mode == SYNC_STRICT else 0
+    mon.need_accepted = 0 if mode == SYNC_VICTRON else 1
 
 
 def terms(mon, v_mv, i_int_ma, a_mah):
