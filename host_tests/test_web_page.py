@@ -238,6 +238,13 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
             con.close()
         assert _js(d, "return localStorage.getItem('shunt.secret')") is None
         assert page_errors(d) == []
+
+        # Offline once loaded: with the server gone the service worker still serves the page.
+        _wait(d, lambda d: _js(d, "return !!navigator.serviceWorker.controller"), msg="no service worker")
+        b.close()
+        d.refresh()
+        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Smart shunt", msg="not offline")
+        _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "idle")
     finally:
         d.quit()
         b.close()
