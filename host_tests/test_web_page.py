@@ -106,9 +106,11 @@ def test_page_over_the_simulators_websocket(sim, tmp_path):
         assert re.search(r"Voltage \d+\.\d\d V is not above the charged voltage 14\.60 V", terms), terms
         assert "Too high: never syncs" in terms      # proto/setting_help.py TEXT["charged_voltage"]
         assert "Not syncing: voltage" in d.find_element(By.ID, "sync-head").text
+        cols = "return getComputedStyle(document.querySelector('.grid.dash')).gridTemplateColumns.split(' ').length"
         _shot(d, "dashboard-phone.png", 412, 1300)
-        d.set_window_size(1280, 900)
+        assert _js(d, cols) == 1                     # one column below 600 px
         _shot(d, "dashboard-desktop.png", 1280, 900)
+        assert _js(d, cols) == 2
         d.set_window_size(412, 915)
 
         d.get(sim.url + "#settings")
