@@ -13,7 +13,6 @@ import argparse
 import os
 import select
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,6 +34,12 @@ class PtySink(LineSink):
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
         super().__init__()
+
+    def _try_write(self, data) -> int:
+        try:
+            return os.write(self.master, data)
+        except (BlockingIOError, OSError):
+            return 0
 
     def _write_some(self, data) -> int:
         # the rest of a unit waits for room (a reader that stalls gets it later, whole), re-checking for close
@@ -86,25 +91,18 @@ class SerialSink(LineSink):
 
 
 class Progress:
-    """A one-line bar on stderr, shown once a run has taken more than 2 s."""
+    """A progress bar on stderr (tqdm), shown once a run has taken more than 2 s; `frac` runs from 0 to 1."""
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
+    def __init__(self, label: str, enabled: bool, delay_s: float = 2.0, file=None):
+        from tqdm import tqdm
+        self.bar = tqdm(total=1000, desc=label, disable=not enabled, delay=delay_s, leave=True,
+                        file=file if file is not None else sys.stderr,
+                        bar_format="{desc} |{bar:30}| {percentage:3.0f} %  {elapsed} (eta {remaining})")
 
     def __call__(self, frac: float) -> None:
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.start
-        if el < 2.0 and frac < 1.0:
-            return
-        if frac >= 1.0 and not self.shown:
-            return
-        n = int(frac * 30)
-        eta = el / frac - el if frac > 0 else 0.0
-        sys.stderr.write("\r%s [%s%s] %3d %%  %4.0f s%s" % (self.label, "#" * n, "." * (30 - n), frac * 100, el,
-                                                           "  eta %3.0f s" % eta if frac < 1.0 else "       \n"))
-        sys.stderr.flush()
-        self.shown = True
+        self.bar.update(max(0, min(1000, int(frac * 1000))) - self.bar.n)
+        if frac >= 1.0:
+            self.bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:
