@@ -39,6 +39,7 @@ def _jmfife():
 
 
 class _Mon:
+    h6_giga = h6_mah = 0        # H6 in limbs (shunt.monitor): 0 here, so hist[6] is the whole value
     def __init__(self):
         self.hist = [0] * 19
 
