@@ -13,6 +13,7 @@ import hashlib  # noqa: E402
 import os  # noqa: E402
 
 import app as _app  # noqa: E402
+import tasks as _tasks  # noqa: E402
 
 _CAUSES = {machine.PWRON_RESET: "power on", machine.HARD_RESET: "hard reset", machine.WDT_RESET: "watchdog",
            machine.DEEPSLEEP_RESET: "deep sleep", machine.SOFT_RESET: "soft reset"}
@@ -66,7 +67,7 @@ def main():
     except Exception as e:  # no BLE stack (aioble not frozen): the shunt still counts and talks VE.Direct
         print("BLE off:", e)
     wdt = machine.WDT(timeout=8000)
-    asyncio.run(_app.run(a, cfg, uart_console=usb, ble=ble, beacon=beacon, wdt=wdt, alert_flag=alert))
+    asyncio.run(_tasks.run(a, cfg, uart_console=usb, ble=ble, beacon=beacon, wdt=wdt, alert_flag=alert))
 
 
 main()

@@ -19,7 +19,8 @@ def test_board_tasks_run_sample_report_and_feed_the_watchdog():
         return      # time.ticks_ms and asyncio.sleep_ms are MicroPython's; this module runs there via mp_runner
     import asyncio
     import time
-    from app import App, run
+    from app import App
+    from tasks import run
     from fakes.fake_ina226 import FakeI2C, FakeINA226
     from fakes.fake_uart import FakeUART
     from fakes.mem_store import MemStore
