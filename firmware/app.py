@@ -84,6 +84,7 @@ class App:
                 # a damaged secret file: the USB console offers a one-time setup code instead of a crash
                 self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
         self.on_second = None        # optional hook (the simulator's log)
+        self.status_notes = {}       # board health for `status` (tasks.py: task failures; main.py: BLE off)
 
     # ---- start-up --------------------------------------------------------------------------------------
     def _load_settings(self):
@@ -312,6 +313,10 @@ class App:
             f.write(hex_text)
         import os
         os.rename(p + ".tmp", p)
+
+    def status_lines(self):
+        """The board's health lines for the console's `status` (name=text, sorted)."""
+        return ["%s=%s" % (k, self.status_notes[k]) for k in sorted(self.status_notes)]
 
     @property
     def current_offset_nv(self):

@@ -1,12 +1,70 @@
 # The board's asyncio tasks: one per concern (STYLE.md), driving the App (firmware/app.py) on the real clock.
 # Spec: platform.md §2.7 (watchdog); battery-monitor.md §0.4 (board).
+#
+# Every task runs under `Supervisor.run`: `asyncio.gather` alone ends every task when one raises (one OSError from
+# NimBLE, `gap_advertise` busy or ENOMEM, would stop sampling and the watchdog would reset the board). A failing
+# task is logged (the first failure and whenever the error changes), counted in the `tasks` line of `status`, and
+# restarted after a back-off that doubles up to 30 s; the other tasks never stop. KeyboardInterrupt and
+# SystemExit are not `Exception`s: they still end the app (main.py then makes the watchdog harmless).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
-async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, alert_flag=None):
+import asyncio
+import time
+
+_BACKOFF_MS = const(500)          # first restart after half a second
+_BACKOFF_MAX_MS = const(30000)
+_HEALTHY_MS = const(60000)        # a task that ran this long before failing starts again at the short back-off
+
+
+class Supervisor:
+    """Runs task coroutines and restarts the ones that fail. `failures[name]` counts each task's exceptions;
+    `last[name]` is the text of its latest one. `notes` (the app's status notes) gets the `tasks` line."""
+
+    def __init__(self, log=print, notes=None, backoff_ms=_BACKOFF_MS, backoff_max_ms=_BACKOFF_MAX_MS):
+        self.log = log
+        self.notes = notes if notes is not None else {}
+        self.failures = {}
+        self.last = {}
+        self._backoff_ms = backoff_ms
+        self._backoff_max_ms = backoff_max_ms
+
+    def _failed(self, name, e):
+        n = self.failures.get(name, 0) + 1
+        self.failures[name] = n
+        text = repr(e)
+        if self.last.get(name) != text:
+            # Logged once: a task failing the same way every back-off does not flood the console.
+            self.log("task %s failed (%d): %s: restarting" % (name, n, text))
+        self.last[name] = text
+        self.notes["tasks"] = ", ".join("%s failed %dx (last %s)" % (k, self.failures[k], self.last[k])
+                                        for k in sorted(self.failures))
+
+    async def run(self, name, make):
+        """Run `make()` (a new coroutine each time) until it returns; restart it after each exception."""
+        wait = self._backoff_ms
+        while True:
+            t0 = time.ticks_ms()
+            try:
+                return await make()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:      # noqa: BLE001 - any failure of one task must not end the others
+                if time.ticks_diff(time.ticks_ms(), t0) >= _HEALTHY_MS:
+                    wait = self._backoff_ms
+                self._failed(name, e)
+            await asyncio.sleep_ms(wait)
+            wait = min(wait * 2, self._backoff_max_ms)
+
+
+async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, alert_flag=None, supervisor=None):
     """Run the app on the board until reset. `cfg` is board_config; the hardware objects come from main.py."""
-    import asyncio
-    import time
     app.start(time.ticks_ms())
     health = [time.ticks_ms()]
+    sup = supervisor if supervisor is not None else Supervisor(app.log, app.status_notes)
 
     async def sample_task():
         # Every conversion: wait for the ALERT edge (or poll), read it, count it with the measured interval.
@@ -53,14 +111,13 @@ async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, aler
             if time.ticks_diff(time.ticks_ms(), health[0]) < 3000:
                 wdt.feed()
 
-    tasks = [asyncio.create_task(sample_task()), asyncio.create_task(port_task()),
-             asyncio.create_task(housekeeping_task())]
+    jobs = [("sample", sample_task), ("port", port_task), ("housekeeping", housekeeping_task)]
     if wdt is not None:
-        tasks.append(asyncio.create_task(watchdog_task()))
+        jobs.append(("watchdog", watchdog_task))
     if beacon is not None:
-        tasks.append(asyncio.create_task(beacon_task()))
+        jobs.append(("beacon", beacon_task))
     if uart_console is not None:
-        tasks.append(asyncio.create_task(uart_console.run()))
+        jobs.append(("usb_console", uart_console.run))
     if ble is not None:
-        tasks.append(asyncio.create_task(ble.run()))
-    await asyncio.gather(*tasks)
+        jobs.append(("ble_console", ble.run))
+    await asyncio.gather(*[asyncio.create_task(sup.run(name, make)) for name, make in jobs])

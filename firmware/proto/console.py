@@ -23,6 +23,7 @@
 #   urandom(n)           n random bytes (instant_readout_rekey)
 #   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
 #   current_offset_nv    optional: the zero-current offset in force (status)
+#   status_lines()       optional: board health lines for status (BLE off and why, task failures)
 from shunt import settings as _st
 from proto import auth as _auth
 
@@ -332,6 +333,7 @@ class Console:
         off = _g(self.device, "current_offset_nv", None)
         if off is not None:
             lines.append("current_offset=%s" % self._offset_text(off))
+        lines.extend(_call(self.device, "status_lines", ()))    # board health: BLE off, failed tasks
         return _ok(lines, "status")
 
     def _c_sync_status(self, text, words):
