@@ -91,6 +91,12 @@ class ReadoutBeacon:
         if n != self._name:
             self._name = n
             self._resp = readout.scan_response(n)
+            # The GAP Device Name characteristic (what a phone shows once connected, and what iOS caches) is
+            # separate from the advertised name: extmod/modbluetooth.c:347 (config gap_name, v1.28.0).
+            try:
+                self._ble.config(gap_name=n)
+            except OSError:
+                pass    # the stack refused (not active): the advertised name still carries it
             return True
         return False
 
