@@ -98,7 +98,7 @@ def start_ble():
     return bt, None
 
 
-def ble_console(bt, app, log):
+def ble_console(bt, app):
     """(BleNus, ReadoutBeacon), or (None, None) and the reason in the app's status when aioble is missing."""
     try:
         import aioble
@@ -115,13 +115,13 @@ def ble_console(bt, app, log):
     return BleNus(Console(app, app.auth), beacon.name(), beacon=beacon), beacon, None
 
 
-def guarded(run, log=print):
+def guarded(run):
     """Run the app; on Ctrl-C (mpremote, Thonny) leave the watchdog harmless and return to the REPL."""
     try:
         run()
     except KeyboardInterrupt:
         idle_watchdog()
-        log("smart shunt: stopped by Ctrl-C; watchdog timeout set to %d s; machine.reset() starts the app again"
+        print("smart shunt: stopped by Ctrl-C; watchdog timeout set to %d s; machine.reset() starts the app again"
             % (WDT_IDLE_MS // 1000))
 
 
@@ -159,7 +159,7 @@ def main():
     ble = beacon = None
     if bt is not None:
         try:
-            ble, beacon, ble_off = ble_console(bt, a, print)
+            ble, beacon, ble_off = ble_console(bt, a)
         except Exception as e:  # noqa: BLE001 - the shunt still counts and talks VE.Direct without BLE
             ble_off = "BLE set-up failed: %r" % (e,)
     if ble_off is not None:
@@ -171,6 +171,7 @@ def main():
         asyncio.run(_tasks.run(a, cfg, uart_console=usb, ble=ble, beacon=beacon, wdt=wdt, alert_flag=alert))
 
     guarded(run)
+    return a
 
 
 if __name__ == "__main__":
