@@ -179,6 +179,7 @@ class HexHandler:
         self.out = bytearray(_OUT_LEN)
         self.out_mv = memoryview(self.out)
         self.out_len = 0
+        self.dropped = 0        # replies that did not fit in `out` before the next take() (a burst in one poll)
         self._line = bytearray(MAX_FRAME_CHARS)
         self._n = -1            # -1: outside a frame; else characters after ':' collected so far
         self._age_ms = 0
@@ -259,8 +260,9 @@ class HexHandler:
     # -- replies
     def _reply(self, cmd, payload, n):
         p = self.out_len
-        if p + 4 + 2 * n > _OUT_LEN:
-            return  # no room: dropped, the host retries after ~1 s (VD §4.5)
+        if p + 5 + 2 * n > _OUT_LEN:    # ':' + command + 2n payload + 2 checksum + LF
+            self.dropped += 1
+            return  # no room: dropped and counted, the host retries after ~1 s (VD §4.5)
         self.out_len = _encode_into(self.out, p, cmd, payload, n)
 
     def _error(self):
