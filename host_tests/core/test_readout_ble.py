@@ -32,6 +32,10 @@ class FakeBLE:
         self.calls.append((interval_us, None if adv_data is None else bytes(adv_data),
                            None if resp_data is None else bytes(resp_data), connectable))
 
+    def gap_disconnect(self, conn_handle):
+        self.calls.append(("disconnect", conn_handle))
+        return True
+
     def config(self, *args, **kwargs):
         if kwargs:
             if args:
@@ -158,3 +162,28 @@ def test_gap_name_is_the_device_name_at_start_and_after_a_rename():
     s.set("device_name", "Van battery")
     b.update(Mon())
     assert ble.config("gap_name") == b"Van battery"
+
+
+def test_a_failed_connect_during_a_session_keeps_advertising_non_connectable():
+    # Issue 12 item 4: NimBLE reports a failed connection as a disconnect without a connect; it must not end
+    # the session that is running, or a second central could connect.
+    s, ble, b = _setup()
+    b.irq(1, (7, 0, MAC))                   # _IRQ_CENTRAL_CONNECT, handle 7
+    b.irq(2, (9, 0, MAC))                   # a disconnect of a handle that never connected
+    b.update(Mon())
+    assert ble.calls[-1][3] is False
+    b.set_connected(0)                      # the console's own view no longer overrides the IRQ's
+    b.update(Mon())
+    assert ble.calls[-1][3] is False
+    b.irq(2, (7, 0, MAC))
+    b.update(Mon())
+    assert ble.calls[-1][3] is True
+
+
+def test_a_second_central_is_disconnected_at_once():
+    s, ble, b = _setup()
+    b.irq(1, (7, 0, MAC))
+    b.irq(1, (8, 0, MAC))
+    assert ("disconnect", 8) in ble.calls and b.connections == 1
+    b.irq(2, (8, 0, MAC))
+    assert b.connections == 1
