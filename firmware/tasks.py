@@ -53,7 +53,8 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as e:      # noqa: BLE001 - any failure of one task must not end the others
-                if time.ticks_diff(time.ticks_ms(), t0) >= _HEALTHY_MS:
+                ran_ms = time.ticks_diff(time.ticks_ms(), t0)
+                if ran_ms >= _HEALTHY_MS or ran_ms < 0:     # < 0: ran more than 2^29 ms (ticks wrap)
                     wait = self._backoff_ms
                 self._failed(name, e)
             await asyncio.sleep_ms(wait)
