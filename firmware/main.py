@@ -11,11 +11,7 @@
 #   so Bluetooth is made active before the app draws keys, setup codes or nonces (start_ble, before App()).
 # Safe mode (docs/first-boot.md): the flag file /safe_mode (tools/deploy.py writes it while copying) or the BOOT
 # button (GPIO 0) held during the first second after reset: neither the app nor the watchdog starts.
-try:
-    from micropython import const
-except ImportError:  # CPython (tests import this module with fake machine/board_config)
-    def const(x):
-        return x
+from micropython import const
 
 import machine
 import board_config as cfg

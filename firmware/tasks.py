@@ -6,11 +6,7 @@
 # task is logged (the first failure and whenever the error changes), counted in the `tasks` line of `status`, and
 # restarted after a back-off that doubles up to 30 s; the other tasks never stop. KeyboardInterrupt and
 # SystemExit are not `Exception`s: they still end the app (main.py then makes the watchdog harmless).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import asyncio
 import time

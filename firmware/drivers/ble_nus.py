@@ -13,11 +13,7 @@
 # ends with it and advertising resumes. A failed connection is reported by NimBLE as a disconnect without a
 # connect (modbluetooth_nimble.c:458) that aioble ignores (peripheral.py:59-63) while advertising has stopped:
 # aioble.advertise is therefore called with a timeout, in a loop.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import asyncio
 
