@@ -62,11 +62,6 @@ def reply_for(console, item):
     return console.handle_line(item)
 
 
-def _sleep_ms(ms):
-    f = getattr(asyncio, "sleep_ms", None)     # MicroPython; CPython tests use asyncio.sleep
-    return f(ms) if f is not None else asyncio.sleep(ms / 1000)
-
-
 class PolledReader:
     """A reader for `sys.stdin.buffer` that never blocks the asyncio loop. On MicroPython `stdin.read(n)` returns
     only when n characters have arrived (shared/runtime/sys_stdio_mphal.c:60-75 and 137-142 loop
@@ -101,7 +96,7 @@ class PolledReader:
                 k += 1
             if k:
                 return bytes(buf[:k])
-            await _sleep_ms(self._idle_ms)
+            await asyncio.sleep_ms(self._idle_ms)
 
 
 def usb_console(console, stdin, stdout, poller=None, writer=None, idle_ms=_IDLE_MS):

@@ -98,6 +98,17 @@ def test_the_fake_stdin_blocks_like_the_board():
 
 
 def test_usb_console_answers_typed_keys_without_ever_blocking_the_loop():
+    added = not hasattr(asyncio, "sleep_ms")
+    if added:                                   # CPython: MicroPython's asyncio.sleep_ms for this test only
+        asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
+    try:
+        _usb_console_scenario()
+    finally:
+        if added:
+            del asyncio.sleep_ms
+
+
+def _usb_console_scenario():
     # Issue 12 item 1: typing `help` + Enter on the USB console; other tasks keep running meanwhile.
     stdin = FakeStdin()
     c = Console(Device(), new_auth())
