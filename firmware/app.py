@@ -24,7 +24,8 @@ from drivers.store import Store, SETTINGS, CALIBRATION
 from drivers.vedirect_uart import VeDirectPort
 
 SECRET_FILE = "secret.txt"
-_ZERO_MS = 10000        # §12.2: 10 s of op_time
+KEY_MARK = "key_entropy.json"    # present once the Instant Readout key was drawn with the radio on (entropy)
+_ZERO_MS = 10000        # §12.2: 10 s of op_time, and at most 10 s of wall time (issue 12 item 7)
 _ZERO_MIN_N = 10
 _ZERO_MAX_SPREAD = 40   # LSB (100 µV)
 _FAULT_CYCLES = 3       # VD §3.7: text cycles with the last values after a sensor fault
@@ -40,7 +41,7 @@ class App:
     `poll_sensor(now_ms)` whenever a conversion may be ready and `poll_port(now_ms)` every ~20 ms."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=()):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), entropy=True):
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
@@ -54,17 +55,8 @@ class App:
         self.monitor = Monitor(self.settings)
         self.saver = Saver()
         self._restore_state()
-        if urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
-            # platform.md §4.3: the key is drawn at first start and stored with the settings
-            self.settings.set_stored("instant_readout_key", bytes(urandom(16)), False)
-            if self._settings_held:
-                # the stored key was missing or bad: a new one is in use, saved only when acknowledged
-                self._unack("%s: instant_readout_key: a new key is in use (saved when acknowledged)" % SETTINGS)
-            else:
-                try:
-                    self.persist_settings()
-                except OSError as e:     # W10 is raised; the key is saved with the next settings write
-                    self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
+        if urandom is not None:
+            self._check_key(entropy)
         self.relay_pin = relay_pin
         self._relay_out = -1
         self._settings_dirty = False
@@ -76,6 +68,7 @@ class App:
         self._last_sample_ms = None
         self.measuring = False       # a good measurement exists and the sensor is not in fault (VD §3.7)
         self._zero = None            # [sum, n, min, max, elapsed_ms] while a zero-current measurement runs
+        self._zero_t0 = None         # ticks_ms of the first port poll after the start (wall-time limit)
         self.zero_result = None      # (offset_nv or None, message) of the last measurement
         self.restart_requested = False
         self.serial = base36_serial(mac)
@@ -128,6 +121,33 @@ class App:
     def _unack(self, m):
         self.diagnostics.append(m)
         self.unacknowledged.append(m)
+
+    def _check_key(self, entropy):
+        """platform.md §4.3: the Instant Readout key is drawn at first start and stored with the settings.
+        ESP-IDF's RNG gives pseudo-random numbers only until the radio is on ("Random Number Generation"): main.py
+        switches Bluetooth on first and says so with `entropy`. A key stored without the KEY_MARK record (drawn
+        by an older firmware before Bluetooth was on, or while it was off) is replaced once, with a diagnostic."""
+        urandom = self.urandom
+        mark, _ = self.store.load_json(KEY_MARK)
+        marked = isinstance(mark, dict) and mark.get("drawn_with_entropy") == 1
+        fresh = len(self.settings.values["instant_readout_key"]) != 16
+        if not fresh and (marked or not entropy):
+            return
+        self.settings.set_stored("instant_readout_key", bytes(urandom(16)), False)
+        if not fresh:
+            self.diagnostics.append("instant_readout_key: replaced once: the stored key was drawn before Bluetooth "
+                                    "was on (no entropy); `get instant_readout_key` shows the new one")
+        if self._settings_held:
+            # the stored key was missing or bad: a new one is in use, saved only when acknowledged
+            self._unack("%s: instant_readout_key: a new key is in use (saved when acknowledged)" % SETTINGS)
+        else:
+            try:
+                self.persist_settings()
+            except OSError as e:     # W10 is raised; the key is saved with the next settings write
+                self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
+                return
+        if entropy:
+            self.store.save_json(KEY_MARK, {"drawn_with_entropy": 1})
 
     def _restore_state(self):
         values, diags = self.store.load_state()
@@ -255,6 +275,8 @@ class App:
         """Read HEX, answer it, and send a text cycle when due. Text starts with the first measurement; on a
         sensor fault the last values go out for at most 3 cycles, then no text until it recovers, while HEX
         answers V, I and P as not available (VD §3.7, U20)."""
+        if self._zero is not None:
+            self._zero_wall(now_ms)
         if self.port is None:
             return 0
         dt = ticks_diff(now_ms, self._port_ms)
@@ -388,9 +410,31 @@ class App:
             raise ValueError(msg)
         return nv
 
+    def _zero_wall(self, now_ms):
+        """The measurement counts op_time, which stops with the samples: during a sensor fault it would wait for
+        ever (and the BLE console with it). After 10 s of wall time it ends with a clear rejection unless the
+        samples are about to complete it."""
+        if self._zero_t0 is None:
+            self._zero_t0 = now_ms
+            return
+        if ticks_diff(now_ms, self._zero_t0) < _ZERO_MS:
+            return
+        z = self._zero
+        if self.sampler is not None and self.sampler.fault:
+            why = "sensor fault (W13) during the measurement: no valid current for 10 s"
+        elif z[4] < _ZERO_MS - 1000:
+            why = "only %d ms of samples in 10 s of wall time (sampling stalled)" % z[4]
+        else:
+            return          # healthy: the per-second step finishes it within a second
+        self._zero = None
+        self._zero_t0 = None
+        self.zero_result = (None, why + "; nothing changed")
+        self.log("zero_current: " + self.zero_result[1])
+
     def _zero_finish(self):
         total, n, lo, hi, _ = self._zero
         self._zero = None
+        self._zero_t0 = None
         nv = _rdiv(2500 * total, n) if n else 0
         rating_mv = self.settings.values["shunt_rating_mv"]
         if n < _ZERO_MIN_N:

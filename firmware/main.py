@@ -142,7 +142,7 @@ def main():
                         rx=cfg.VEDIRECT_RX, txbuf=1024, rxbuf=512, timeout=0, invert=inv)
     a = _app.App(i2c, uart, root="", urandom=os.urandom, sha256=hashlib.sha256, mac=board_mac(),
                  relay_pin=RelayOut(_relay, cfg.RELAY_INACTIVE) if _relay is not None else None,
-                 ina_address=cfg.INA226_ADDRESS)
+                 ina_address=cfg.INA226_ADDRESS, entropy=bt is not None)
     alert = None
     if cfg.INA226_ALERT is not None:
         # The ALERT interrupt only sets a flag; the sampling task does the work (STYLE.md).
