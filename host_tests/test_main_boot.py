@@ -111,6 +111,6 @@ def test_without_aioble_ble_off_is_printed_and_shown_in_status(boot):
     board = Board(FakeTicks().ms, aioble=False)
     main, a, printed, _ = boot(board)
     assert any("BLE OFF" in p and "mip install aioble" in p for p in printed)
-    status = Console(a, a.auth).handle_line("status")
+    status = Console(a.device, a.auth).handle_line("status")
     assert "ble=OFF: aioble is not installed" in status
     assert a.port is not None and board.uart is not None   # VE.Direct still runs

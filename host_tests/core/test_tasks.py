@@ -53,13 +53,13 @@ def test_each_task_fails_once_and_the_others_never_stop():
     uart = FakeUART()
     app = App(ClockedI2C(chip), uart, store=MemStore(), log=logged.append)
     counted = []
-    real_count = app.count_sample
+    real_count = app.sensor.count          # drivers.sensor hands every good sample to the app's count_sample
 
     def count(v, i, dt):
         counted.append(dt)
         return real_count(v, i, dt)
 
-    app.count_sample = count
+    app.sensor.count = count
     app.poll_sensor = _Once(app.poll_sensor, 300, OSError(5), clock)
     app.poll_port = _Once(app.poll_port, 600, MemoryError(), clock)
 
@@ -111,7 +111,7 @@ def test_each_task_fails_once_and_the_others_never_stop():
     assert Beacon.updates >= 1                                  # the beacon task came back too
     # logged once each, and shown by the console's status
     assert len([s for s in logged if s.startswith("task ")]) == len(names), logged
-    status = Console(app, None).handle_line("status")
+    status = Console(app.device, None).handle_line("status")
     assert "tasks=" in status and "sample failed 1x (last OSError(5,))" in status.replace("OSError(5)", "OSError(5,)")
     # sampling went on: every conversion read was counted, and the counted intervals cover the whole run
     assert 15 <= app.ina.samples <= min(23, chip.conversions)

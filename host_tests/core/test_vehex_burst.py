@@ -2,7 +2,8 @@
 # a reply that does not fit is dropped and counted, never written past the end (a reply takes 5 + 2n bytes).
 # Dual runtime: CPython pytest and the MicroPython unix port.
 from shunt.settings import Settings
-from proto.vehex import HexHandler, CoreDevice
+from proto.vehex import HexHandler
+from proto.device import Device
 
 
 class _Mon:
@@ -28,11 +29,25 @@ class _Mon:
         raise ValueError("relay: only in remote mode")
 
 
+class _Storage:
+    def save_settings(self):
+        pass
+
+    def save_state(self):
+        pass
+
+
+class _Zero:
+    running = False
+
+    def start(self):
+        pass
+
+
 def _handler():
     s = Settings()
     m = _Mon()
-    dev = CoreDevice(m, s, persist=lambda d: None, zero_current_start=lambda: None)
-    return HexHandler(m, s, dev, b"S0E778D4XZ7")
+    return HexHandler(m, s, Device(m, s, _Storage(), zero=_Zero()), b"S0E778D4XZ7")
 
 
 def _get(reg):
