@@ -330,6 +330,7 @@ class Console:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
         lines.append("current_offset=%s" % self._offset_text(self.device.offset_nv))
+        lines.extend(_call(self.device, "status_lines", ()))    # board health: BLE off, failed tasks
         return _ok(lines, "status")
 
     def _c_sync_status(self, text, words):
