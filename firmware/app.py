@@ -24,6 +24,7 @@ from drivers.store import Store, SETTINGS, CALIBRATION
 from drivers.vedirect_uart import VeDirectPort
 
 SECRET_FILE = "secret.txt"
+LOCK_FILE = "lockout.json"  # console failures and lockout end (op_time), so a restart keeps the back-off
 _ZERO_MS = 10000        # §12.2: 10 s of op_time
 _ZERO_MIN_N = 10
 _ZERO_MAX_SPREAD = 40   # LSB (100 µV)
@@ -91,6 +92,8 @@ class App:
             except ValueError as e:
                 # a damaged secret file: the USB console offers a one-time setup code instead of a crash
                 self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
+            self._load_lock()
+            self.auth.on_change = self._save_lock
         self.on_second = None        # optional hook (the simulator's log)
 
     # ---- start-up --------------------------------------------------------------------------------------
@@ -136,6 +139,30 @@ class App:
         if self.store.w10 or self.unacknowledged:
             self.monitor.warn.set(10)
         self.saver.start(self.monitor.op_time_s, values)
+
+    def _load_lock(self):
+        # issue 14: the lockout ends at an op_time, which runs only while the device runs, as ticks do
+        d, diags = self.store.load_json(LOCK_FILE)
+        self.diagnostics.extend(diags)
+        if d is None:
+            return
+        f, n, end = d.get("failures"), d.get("lockouts"), d.get("lock_end_op_s")
+        for v in (f, n, end):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                self.diagnostics.append("%s: bad values: the console starts locked" % LOCK_FILE)
+                f, n, end = 5, 1, self.monitor.op_time_s + 30   # damage never opens the door wider
+                break
+        left = end - self.monitor.op_time_s
+        self.auth.restore_lock(f, n, left * 1000 if left > 0 else 0)
+
+    def _save_lock(self):
+        f, n, ms = self.auth.lock_state()
+        ok, diags = self.store.save_json(LOCK_FILE, {"failures": f, "lockouts": n,
+                                                     "lock_end_op_s": self.monitor.op_time_s + (ms + 999) // 1000})
+        if not ok:
+            self.monitor.warn.set(10)
+            for d in diags:
+                self.log("diag: " + d)
 
     def _read_secret(self):
         try:

@@ -179,6 +179,7 @@ def _tcp_lines(app, a, err):
     import os
     import select
     import socket
+    import time
     from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
@@ -190,10 +191,15 @@ def _tcp_lines(app, a, err):
     err.flush()
     clients = {}
     buf = b""
-    last_t = [app.monitor.op_time_s]
+    last_ms = time.monotonic_ns() // 1000000
     while True:
         socks = [srv] + list(clients)
         r, _, _ = select.select([sys.stdin.fileno()] + socks, [], [], None)
+        # issue 14: a person is on the other end of the TCP console, so its lockout runs on wall time (on the
+        # simulated clock a 30 s lockout lasted 1.8 s)
+        now_ms = time.monotonic_ns() // 1000000
+        app.auth.elapse(now_ms - last_ms)
+        last_ms = now_ms
         for s in r:
             if s == sys.stdin.fileno():
                 data = os.read(s, 65536)
@@ -208,11 +214,6 @@ def _tcp_lines(app, a, err):
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     yield line.decode()
-                    # console lockouts run on the simulated clock
-                    t = app.monitor.op_time_s
-                    if t != last_t[0]:
-                        app.auth.elapse((t - last_t[0]) * 1000)
-                        last_t[0] = t
             elif s is srv:
                 c, _ = srv.accept()
                 clients[c] = (Console(app, app.auth), LineAssembler())

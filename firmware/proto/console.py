@@ -121,19 +121,34 @@ def quote(text):
 
 
 def unquote(text):
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        out = []
-        esc = False
-        for c in text[1:-1]:
-            if esc:
-                out.append(c)
-                esc = False
-            elif c == "\\":
-                esc = True
-            else:
-                out.append(c)
-        return "".join(out)
-    return text
+    """The text of a value as `quote` writes it; a value not starting with '"' is taken as it is. ValueError
+    says what is wrong with a broken quoted string (never a silent guess such as an empty name)."""
+    if text[:1] != '"':
+        return text
+    out = []
+    esc = False
+    for i in range(1, len(text)):
+        c = text[i]
+        if esc:
+            if c not in '"\\':
+                raise ValueError("'\\%s' at character %d: only \\\" and \\\\ are escapes" % (c, i + 1))
+            out.append(c)
+            esc = False
+        elif c == "\\":
+            esc = True
+        elif c == '"':
+            if i != len(text) - 1:
+                raise ValueError("text after the closing quote at character %d: write \\\" for a quote inside"
+                                 % (i + 1))
+            return "".join(out)
+        else:
+            out.append(c)
+    if esc:
+        raise ValueError("the value ends with a lone backslash: no closing quote (write \\\\ for a backslash)")
+    if text[-2:] == '\\"':
+        raise ValueError("no closing quote: the last '\"' is escaped by the backslash before it "
+                         "(write \\\\ for a backslash)")
+    raise ValueError("no closing quote")
 
 
 class Console:
@@ -148,6 +163,8 @@ class Console:
         self.authenticated = False
         self._nonce = None
         self._pad = None
+        self._epoch = 0             # auth.epoch when this session authenticated (a new secret ends it)
+        self._last_ms = 0           # auth.clock_ms at this session's last request (idle timeout)
 
     # --- session -----------------------------------------------------------------------------------
     def disconnect(self):
@@ -221,6 +238,7 @@ class Console:
             if (o < 0x20 and o != 9) or o == 0x7F:
                 return _err("ENCODING", "control byte 0x%02x at character %d: only printable text" % (o, i + 1))
         text = text.strip()
+        self._session()
         if not text:
             return _err("EMPTY", "empty line: type 'help' for the commands")
         words = text.split()
@@ -238,6 +256,19 @@ class Console:
     def _need_auth(self):
         if not self.authenticated:
             raise _Err("AUTH", "changing anything needs an authenticated session: see 'help auth'")
+
+    def _session(self):
+        # Issue 14: a session ends when the secret changed under it (passwd elsewhere) or after IDLE_MS without
+        # a request (a USB console never sees end-of-file on a board). Checked at each request.
+        a = self.auth
+        if a is None:
+            return
+        if self.authenticated:
+            if a.epoch != self._epoch:
+                self.disconnect()
+            elif a.clock_ms - self._last_ms >= _auth.IDLE_MS:
+                self.disconnect()
+        self._last_ms = a.clock_ms
 
     def _dispatch(self, cmd, text, words):
         return getattr(self, "_c_" + cmd)(text, words)
@@ -381,7 +412,10 @@ class Console:
         value = text.split(None, 2)[2]
         r = _st.row(name)
         if r[1] == _st.TEXT:
-            value = unquote(value)
+            try:
+                value = unquote(value)
+            except ValueError as e:
+                raise _Err("VALUE", "%s: %s" % (name, e))
         s = self.device.settings
         before = s.to_dict()
         try:
@@ -506,14 +540,17 @@ class Console:
             if not a.has_key():
                 raise _Err("NOSECRET", "no secret is set and the setup code is spent: restart the device and "
                                        "use the setup code printed on the USB console")
-            n = a.challenge()
+            n = a.challenge(self)
             self._nonce = n
             return _ok([], "nonce=" + _auth.to_hex(n))
         nonce = self._nonce
         self._nonce = None  # one answer per nonce, right or wrong
         setup = not a.has_secret()
-        pad = a.verify(nonce, _auth.from_hex(words[1].lower(), 32))
+        pad = a.verify(nonce, _auth.from_hex(words[1].lower(), 32), self)
         if pad is None:
+            if a.stale:
+                raise _Err("AUTH", "the challenge expired: send 'auth' again (not counted as a failure)")
+            self.disconnect()   # a wrong answer ends the session it was given in
             if a.locked():
                 raise _Err("LOCKED", "wrong answer: console locked for %d s" % _ceil_s(a.lock_ms))
             if nonce is None:
@@ -521,6 +558,7 @@ class Console:
             raise _Err("AUTH", "wrong answer: %d tries left before lockout" % a.tries_left())
         self.authenticated = True
         self._pad = pad
+        self._epoch = a.epoch
         if setup:
             return _ok([], "authenticated with the one-time setup code: set a secret now with passwd")
         return _ok([], "authenticated")
@@ -536,14 +574,13 @@ class Console:
         if masked is None:
             raise _Err("VALUE", "passwd: must be 64 hex characters (the new secret XOR the pad)")
         a = self.auth
-        old = a.secret_hex()
         new = a.unmask(self._pad, masked)
-        a.set_secret(new)
         try:
-            self.device.store_secret(a.secret_hex())
+            self.device.store_secret(_auth.to_hex(new))
         except OSError as e:
-            a.load_secret_hex(old)
             raise _Err("STORAGE", "secret not saved (%s): nothing changed" % _show(str(e)))
+        a.set_secret(new)       # a new epoch: every other session ends
+        self._epoch = a.epoch   # this one goes on
         self._pad = None
         return _ok([], "secret changed")
 
