@@ -23,6 +23,8 @@
 #   urandom(n)           n random bytes (instant_readout_rekey)
 #   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
 #   current_offset_nv    optional: the zero-current offset in force (status)
+#   unacknowledged       optional: start-up diagnostics of damaged files not yet acknowledged (list of str)
+#   acknowledge()        optional: save the values in force over the damaged files, clear W10; OSError on failure
 from shunt import settings as _st
 from proto import auth as _auth
 
@@ -56,13 +58,15 @@ _COMMANDS = {
     "save": (0, 0, _AUTH, "save: save the state now"),
     "relay": (1, 1, _AUTH, "relay on|off: remote relay command (relay_mode remote only)"),
     "instant_readout_rekey": (0, 0, _AUTH, "instant_readout_rekey: draw a new instant_readout_key"),
+    "acknowledge": (0, 0, _AUTH, "acknowledge: accept the start-up diagnostics of damaged files (W10): the values "
+                                 "in force are saved, the damaged files stay as *.bad"),
     "auth": (0, 1, _OPEN, "auth: get a nonce; auth <64 hex>: answer HMAC-SHA256(secret, nonce)"),
     "logout": (0, 0, _OPEN, "logout: end the authenticated session"),
     "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
 }
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
           "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
-          "instant_readout_rekey", "auth", "logout", "passwd")
+          "instant_readout_rekey", "acknowledge", "auth", "logout", "passwd")
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
 _HIST = (
@@ -529,6 +533,17 @@ class Console:
         self._persist_settings(before)
         return _ok([], "instant_readout_key replaced: read it with 'get instant_readout_key'")
 
+    def _c_acknowledge(self, text, words):
+        fn = getattr(self.device, "acknowledge", None)
+        if fn is None:
+            raise _Err("STATE", "acknowledge: nothing to acknowledge on this device")
+        lines = ["diag=" + _printable(d) for d in getattr(self.device, "unacknowledged", ())]
+        try:
+            fn()
+        except OSError as e:
+            raise _Err("STORAGE", "not acknowledged: the files were not saved (%s)" % _show(str(e)))
+        return _ok(lines, "acknowledged %d diagnostics" % len(lines))
+
     # --- authentication ------------------------------------------------------------------------------
     def _c_auth(self, text, words):
         a = self.auth
@@ -583,6 +598,10 @@ class Console:
         self._epoch = a.epoch   # this one goes on
         self._pad = None
         return _ok([], "secret changed")
+
+
+def _printable(t):
+    return "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in t)
 
 
 def _arity(spec):
