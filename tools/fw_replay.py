@@ -5,9 +5,7 @@
 # The trace and the settings were validated by tools/replay.py before this runs.
 import sys
 
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if _HERE + "/../firmware" not in sys.path:
-    sys.path.insert(0, _HERE + "/../firmware")
+import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                          # noqa: E402
 from shunt.monitor import STATE_FIELDS       # noqa: E402

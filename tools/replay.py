@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "firmware"))
 sys.path.insert(0, str(ROOT / "tools"))
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path, and the const stand-in)
 
 from shunt import settings as st  # noqa: E402
 from shunt.convert import V_MAX_MV, I_MAX_MA  # noqa: E402

@@ -1,11 +1,7 @@
 # INA226 register values to the core's mV and mA: pure integer functions, allocation-free, every intermediate
 # within ±2^30 (the ESP32 small-int range). Spec: battery-monitor.md §2 (Voltage, Shunt voltage, Current,
 # Over-range) computed with the split forms of Appendix A, rows V and I.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 NV_PER_SHUNT_LSB = const(2500)      # INA226 shunt register LSB, 2.5 µV (platform.md §1.1)
 SHUNT_RAW_MAX = const(32767)        # ±81.92 mV: a raw value at either end is saturated (BM §2, W08)

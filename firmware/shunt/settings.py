@@ -1,10 +1,6 @@
 # Settings: every user setting by its spec name, unit, default, range and step, validated in one place.
 # Spec: battery-monitor.md §1 (table and rules), §7 (nominal voltage side effects), §0.2 (exact decimals).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # Kinds of setting.
 NUM = const(0)      # exact decimal, stored as an integer in units of its step
