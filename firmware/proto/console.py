@@ -12,19 +12,8 @@
 # authenticate against), STATE (not allowed now, e.g. relay outside remote mode), STORAGE (a save failed),
 # INTERNAL (a bug: reported, never raised).
 #
-# The device object (the app on the board, a fake in tests) provides:
-#   settings             shunt.settings.Settings
-#   monitor              shunt.monitor.Monitor (attributes of docs/core-interface.md; missing ones show as ---)
-#   persist_settings()   write settings.json now (§14); OSError on failure
-#   save_state()         write the state record now (§14.2 "immediate"); OSError on failure
-#   restart()            reset the MCU once this reply has been sent (the app defers it)
-#   zero_current()       run the §12.2 measurement and return offset_nV; ValueError with the reason if rejected
-#   zero_current_async() optional: the same as a coroutine (board); used by handle_line_async
-#   urandom(n)           n random bytes (instant_readout_rekey)
-#   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
-#   current_offset_nv    optional: the zero-current offset in force (status)
-#   unacknowledged       optional: start-up diagnostics of damaged files not yet acknowledged (list of str)
-#   acknowledge()        optional: save the values in force over the damaged files, clear W10; OSError on failure
+# Every change goes through the device (proto.device.Device): its methods raise ValueError (rejected, nothing
+# changed) or OSError (the save failed), which become ERR VALUE/STATE and ERR STORAGE here.
 from shunt import settings as _st
 from shunt.fixed import rdiv
 from proto import auth as _auth
@@ -361,9 +350,7 @@ class Console:
             if "timer_s" in ss:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
-        off = _g(self.device, "current_offset_nv", None)
-        if off is not None:
-            lines.append("current_offset=%s" % self._offset_text(off))
+        lines.append("current_offset=%s" % self._offset_text(self.device.offset_nv))
         return _ok(lines, "status")
 
     def _c_sync_status(self, text, words):
@@ -407,7 +394,7 @@ class Console:
                 lines.append("H%d=%s%s (%s)" % (i, _num(v), " " + unit if unit else "", name))
         return _ok(lines, "history")
 
-    # --- commands that change state -----------------------------------------------------------------------
+    # --- commands that change state (each one a proto.device.Device method) ----------------------------------
     def _c_set(self, text, words):
         name = self._name(words[1])
         value = text.split(None, 2)[2]
@@ -417,44 +404,31 @@ class Console:
                 value = unquote(value)
             except ValueError as e:
                 raise _Err("VALUE", "%s: %s" % (name, e))
-        s = self.device.settings
-        before = s.to_dict()
-        try:
-            changed = s.set(name, value)
-        except ValueError as e:
-            raise _Err("VALUE", str(e))
-        if changed:
-            self._persist_settings(before)
+        changed = self._settings_call(self.device.set_setting, name, value)
         shown = "(stored)" if r[1] == _st.KEY else self._value_text(r)
         return _ok([], "%s=%s%s" % (name, shown, "" if changed else " (unchanged)"))
 
-    def _persist_settings(self, before):
+    def _settings_call(self, fn, *args):
+        # A settings write: rejected -> VALUE, not saved -> STORAGE; the device rolled it back in both cases.
         try:
-            self.device.persist_settings()
+            return fn(*args)
+        except ValueError as e:
+            raise _Err("VALUE", str(e))
         except OSError as e:
-            # All or nothing: put the old values back so the reply's "nothing changed" is true.
-            self.device.settings.load_dict(before)
             raise _Err("STORAGE", "settings not saved (%s): nothing changed" % _show(str(e)))
 
-    def _save_state(self, done):
-        try:
-            self.device.save_state()
-        except OSError as e:
-            raise _Err("STORAGE", "%s, but the state was not saved (%s): it is retried at the next save"
-                       % (done, _show(str(e))))
-
-    def _monitor_call(self, name, *args):
-        fn = getattr(self.device.monitor, name, None)
-        if fn is None:
-            raise _Err("STATE", "%s: not available from this monitor" % name)
+    def _state_call(self, done, fn, *args):
+        # A state command: rejected -> STATE (nothing changed); not saved -> STORAGE (applied, retried).
         try:
             fn(*args)
         except ValueError as e:
             raise _Err("STATE", str(e))
+        except OSError as e:
+            raise _Err("STORAGE", "%s, but the state was not saved (%s): it is retried at the next save"
+                       % (done, _show(str(e))))
 
     def _c_synchronize(self, text, words):
-        self._monitor_call("synchronize")
-        self._save_state("synchronized")
+        self._state_call("synchronized", self.device.synchronize)
         return _ok([], "synchronized: SOC 100.00 %")
 
     def _c_set_soc(self, text, words):
@@ -464,8 +438,7 @@ class Console:
         cpct = _st.parse_fixed(w, 2)
         if cpct is None or cpct < 0 or cpct > 10000:
             raise _Err("VALUE", "set_soc %s: must be 0.00..100.00 %% in steps of 0.01" % _show(words[1]))
-        self._monitor_call("set_soc", cpct)
-        self._save_state("SOC set")
+        self._state_call("SOC set", self.device.set_soc, cpct)
         return _ok([], "SOC set to %s %%" % _st.fmt_fixed(cpct, 2))
 
     def _c_zero_current(self, text, words):
@@ -485,49 +458,30 @@ class Console:
         return "%s uV (%s mA)" % (_st.fmt_fixed(nv, 3), _st.fmt_fixed(ua, 3))
 
     def _c_clear_history(self, text, words):
-        self._monitor_call("clear_history")
-        self._save_state("history cleared")
+        self._state_call("history cleared", self.device.clear_history)
         return _ok([], "history cleared")
 
     def _c_restore_defaults(self, text, words):
-        s = self.device.settings
-        before = s.to_dict()
-        if hasattr(self.device.monitor, "restore_defaults"):
-            self._monitor_call("restore_defaults")
-        else:
-            s.restore_defaults()
-        if s.to_dict() != before:
-            self._persist_settings(before)
+        self._settings_call(self.device.restore_defaults)
         return _ok([], "defaults restored (installation settings, device_name and key kept)")
 
     def _c_restart(self, text, words):
-        self._save_state("not restarting")
-        self.device.restart()
+        self._state_call("not restarting", self.device.restart)
         return _ok([], "restarting")
 
     def _c_save(self, text, words):
-        self._save_state("not saved")
+        self._state_call("not saved", self.device.save)
         return _ok([], "saved")
 
     def _c_relay(self, text, words):
         w = words[1].lower()
         if w not in ("on", "off"):
             raise _Err("VALUE", "relay %s: must be on|off" % _show(words[1]))
-        self._monitor_call("relay_remote", 1 if w == "on" else 0)
-        self._save_state("relay " + w)
+        self._state_call("relay " + w, self.device.relay, 1 if w == "on" else 0)
         return _ok([], "relay " + w)
 
     def _c_instant_readout_rekey(self, text, words):
-        s = self.device.settings
-        old = s["instant_readout_key"]
-        while True:
-            key = bytes(self.device.urandom(16))
-            # platform.md §4.3: key[0] must change so old receivers see the key-check byte mismatch.
-            if len(key) == 16 and (not old or key[0] != old[0]):
-                break
-        before = s.to_dict()
-        s.set_stored("instant_readout_key", key)
-        self._persist_settings(before)
+        self._settings_call(self.device.rekey)
         return _ok([], "instant_readout_key replaced: read it with 'get instant_readout_key'")
 
     def _c_acknowledge(self, text, words):

@@ -84,6 +84,17 @@ class TextBuilder:
             v //= 10
         return end
 
+    def _digits9(self, p, v):
+        # exactly 9 decimal digits with leading zeros (0 <= v < 10^9): the low limb of a two-limb value
+        buf = self.buf
+        q = p + 9
+        while q > p:
+            q -= 1
+            t = v // 10
+            buf[q] = 48 + v - t * 10
+            v = t
+        return p + 9
+
     def _dashes(self, p):
         buf = self.buf
         buf[p] = 45
@@ -166,19 +177,26 @@ class TextBuilder:
             p = self._put(p, b"\r\nMON\t0")
         return self._finish(start, p)
 
-    def build_b(self, hist, start=0):
-        """Block B (VD §3.4) from hist[1..18] (H13/H14 are not sent); returns the end offset."""
+    def build_b(self, hist, start=0, h6_giga=0, h6_mah=0):
+        """Block B (VD §3.4) from hist[1..18] (H13/H14 are not sent); returns the end offset. From 10^9 mAh on,
+        H6 is written from its limbs, H6 = −(h6_giga·10^9 + h6_mah), since hist[6] is then a long integer and
+        printing it would allocate (the ESP32's small ints end at 2^30)."""
         p = start
         labels = _H_LABEL
         for n in self._hist:
             p = self._put(p, labels[n])
-            p = self._int(p, hist[n])
+            if n == 6 and h6_giga:
+                self.buf[p] = 45  # '-'
+                p = self._int(p + 1, h6_giga)
+                p = self._digits9(p, h6_mah)
+            else:
+                p = self._int(p, hist[n])
         return self._finish(start, p)
 
     def build_cycle_from(self, monitor):
         """Block A then block B of one cycle from a Monitor's reported values; returns the total length."""
         n = block_a_from(self, monitor)
-        return self.build_b(monitor.hist, n)
+        return self.build_b(monitor.hist, n, monitor.h6_giga, monitor.h6_mah)
 
 
 def block_a_from(builder, monitor, start=0):

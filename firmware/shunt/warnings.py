@@ -8,7 +8,6 @@ _60MIN_MS = const(3600000)
 _W01_SET_MIN = const(120)        # consecutive qualifying minutes
 _W01_CLEAR_MIN = const(10)       # consecutive minutes that do not qualify
 _W05_S = const(2592000)          # 30 days of op_time
-_W13_GOOD = const(10)            # consecutive good samples
 _SAT_AS = const(536870912)       # 2^29: saturation of Σ I·dt in mA·s (never reached by a qualifying minute)
 _MU_CLAMP = const(1048576)       # a minute's mean enters the reported mean clamped to ±2^20 mA
 _MU_N = const(240)               # the reported mean halves its weight past this many minutes
@@ -102,8 +101,8 @@ class Warnings:
     - W11 early sync: `on_sync` of an automatic sync with I_int ≤ 0 and SOC before it < 90.0 %; cleared by the
       next automatic sync without that pattern, or a manual sync.
     - W12 measurement outage: set on an outage sample (and by `set(12)`); cleared after 60 s of normal samples.
-    - W13 sensor fault: `set(13)` by the sensor driver; cleared after 10 consecutive good samples (steps), or
-      `clear(13)`.
+    - W13 sensor fault: `set(13)` / `clear(13)` by drivers.sensor, following the Sampler's fault state, which
+      owns the §2 rule (cleared after 10 consecutive good samples); nothing here counts them a second time.
     """
 
     def __init__(self, settings):
@@ -132,7 +131,6 @@ class Warnings:
         self.w11_i_ma = 0
         self.w11_soc_cpct = 0
         self._w12_ms = 0
-        self._w13_good = 0
 
     def configure(self):
         """Nothing to cache: the thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...)."""
@@ -142,8 +140,7 @@ class Warnings:
 
     # ---- raised and cleared from outside -------------------------------------------------------------------
     def set(self, code):
-        """Raise Wn (int n or "Wnn"). Allocation-free for an int. W08/W09 restart their 60 s, W12 its 60 s and
-        W13 its count of good samples."""
+        """Raise Wn (int n or "Wnn"). Allocation-free for an int. W08/W09 restart their 60 s, W12 its 60 s."""
         n = _code_num(code)
         self.mask |= 1 << (n - 1)
         if n == 8:
@@ -152,8 +149,6 @@ class Warnings:
             self._w9_ms = 0
         elif n == 12:
             self._w12_ms = 0
-        elif n == 13:
-            self._w13_good = 0
 
     def clear(self, code):
         """Clear Wn (int n or "Wnn")."""
@@ -351,14 +346,6 @@ class Warnings:
             m &= ~W06
         else:
             m |= W06
-
-        # ---- W13: good samples since the fault.
-        if m & W13:
-            g = self._w13_good + 1
-            if g >= _W13_GOOD:
-                m &= ~W13
-                g = 0
-            self._w13_good = g
 
         self.mask = m
 

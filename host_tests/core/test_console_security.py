@@ -48,7 +48,7 @@ def _app(store):
 
 
 def _lock_out(app):
-    c = Console(app, app.auth)
+    c = Console(app.device, app.auth)
     for _ in range(5):
         c.handle_line("auth")
         c.handle_line("auth " + "00" * 32)

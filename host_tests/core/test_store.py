@@ -167,10 +167,10 @@ def test_other_version_falls_back():
     import struct
     from binascii import crc32
 
-    def v2(b):
-        body = b[:4] + struct.pack("<H", 2) + b[6:-4]
+    def v3(b):
+        body = b[:4] + struct.pack("<H", 3) + b[6:-4]
         return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
-    _fallback_case(v2, "version 2")
+    _fallback_case(v3, "version 3")
 
 
 def test_no_valid_record_gives_start_up_rules_and_w10():

@@ -25,12 +25,12 @@ from .battery import Battery
 from .charger import Charger
 from .loads import Load
 from .scenario import Scenario
+from fw_log import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
 FW_SIM = "tools/fw_sim.py"
-FW_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-              "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
+FW_COLUMNS = LOG_COLUMNS      # the firmware's per-second log (tools/fw_log.py owns the columns)
 SYNC_KINDS = {1: "auto", 2: "manual"}
 
 
@@ -75,15 +75,18 @@ class FileSink(Sink):
 
 class LineSink(Sink):
     """A live line (pty, serial port): the simulation hands over whole units (a text cycle, the pending HEX
-    replies) and never waits; a writer thread completes every unit, however many partial writes the port takes,
-    so a reader never sees a cut block. A port nobody reads fills up: then the oldest units not yet started are
-    dropped whole (at most `queue_max` bytes wait), as bytes sent to an unplugged UART are lost.
-    Subclasses implement `_write_some(data) -> int` (may block, returns the bytes taken)."""
+    replies) and never waits; every unit is completed, however many partial writes the port takes, so a reader
+    never sees a cut block. A unit goes out at once when the port takes it (`_try_write`, non-blocking); the rest,
+    and whatever comes while a unit is still going out, is finished by a writer thread. A port nobody reads fills
+    up: then the oldest units not yet started are dropped whole (at most `queue_max` bytes wait), as bytes sent
+    to an unplugged UART are lost. Subclasses implement `_write_some(data) -> int` (may wait a little, returns
+    the bytes taken) and may implement `_try_write(data) -> int` (never waits)."""
 
     def __init__(self, queue_max: int = 16384):
         import collections
         self._q: collections.deque = collections.deque()
         self._queued = 0
+        self._cur = None                  # the unit being written (started: never dropped)
         self.queue_max = queue_max
         self.dropped_bytes = 0
         self._cv = threading.Condition()
@@ -93,6 +96,13 @@ class LineSink(Sink):
 
     def write(self, data: bytes) -> None:
         with self._cv:
+            if self._cur is None and not self._q:
+                n = self._try_write(data)
+                if n >= len(data):
+                    return
+                self._cur = memoryview(bytes(data))[n:]
+                self._cv.notify()
+                return
             self._q.append(bytes(data))
             self._queued += len(data)
             while self._queued > self.queue_max and len(self._q) > 1:
@@ -104,13 +114,15 @@ class LineSink(Sink):
     def _writer(self) -> None:
         while True:
             with self._cv:
-                while not self._q and not self._closing:
+                while self._cur is None and not self._q and not self._closing:
                     self._cv.wait()
-                if not self._q:
-                    return
-                data = self._q.popleft()
-                self._queued -= len(data)
-            mv = memoryview(data)
+                if self._cur is None:
+                    if not self._q:
+                        return
+                    data = self._q.popleft()
+                    self._queued -= len(data)
+                    self._cur = memoryview(data)
+                mv = self._cur
             while mv:
                 try:
                     n = self._write_some(mv)
@@ -122,6 +134,11 @@ class LineSink(Sink):
                 mv = mv[n:]
                 if self._closing and n == 0:
                     return
+            with self._cv:
+                self._cur = None
+
+    def _try_write(self, data) -> int:
+        return 0
 
     def _write_some(self, data) -> int:
         return len(data)
