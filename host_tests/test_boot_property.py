@@ -151,9 +151,9 @@ def test_random_files_never_crash_the_boot_or_lose_a_valid_value(sdoc, cdoc, a, 
         # calibration: a valid offset is in force, a bad one is named and not used
         nv = cdoc.get("offset_nV") if isinstance(cdoc, dict) else None
         if isinstance(nv, int) and not isinstance(nv, bool) and abs(nv) <= 5000 * app.settings["shunt_rating_mv"]:
-            assert app.offset_nv == nv
+            assert app.device.offset_nv == nv
         else:
-            assert app.offset_nv == 0 and app.monitor.warnings & W10
+            assert app.device.offset_nv == 0 and app.monitor.warnings & W10
             assert (root / "calibration.json").read_bytes() == raw_c
             assert any(d.startswith("calibration.json: ") for d in app.diagnostics)
 
