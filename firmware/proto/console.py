@@ -53,13 +53,8 @@ _COMMANDS = {
     "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
 }
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
-<<<<<<< HEAD
-          "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
-          "instant_readout_rekey", "acknowledge", "auth", "logout", "passwd")
-=======
           "zero_current", "clear_history", "restore_defaults", "apply_battery_type", "restart", "save", "relay",
-          "instant_readout_rekey", "auth", "logout", "passwd")
->>>>>>> main
+          "instant_readout_rekey", "acknowledge", "auth", "logout", "passwd")
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
 _HIST = (
