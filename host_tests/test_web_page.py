@@ -222,8 +222,9 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
     WebCrypto, sends it masked, and shows it once; the device then accepts that secret (checked from a session of
     the test's own). Not ticking "remember" leaves nothing in the browser's storage."""
     b = ConsoleBridge()
-    d = chromium(tmp_path)
+    d = None
     try:
+        d = chromium(tmp_path)
         d.get(b.url)
         _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "connected")
         d.find_element(By.ID, "lock").click()
@@ -249,5 +250,6 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
         _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Smart shunt", msg="not offline")
         _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "idle")
     finally:
-        d.quit()
-        b.close()
+        if d is not None:
+            d.quit()
+        b.close()                           # also when the browser is missing: no server left running
