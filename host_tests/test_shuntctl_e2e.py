@@ -141,3 +141,20 @@ def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
     r = ctl(server, "passwd", "--new-secret", SECRET, secret=new)  # and back
     assert r.returncode == 0, r.stderr
     assert ctl(server, "save").returncode == 0
+
+
+def test_apply_battery_type_shows_then_makes_the_changes(server):
+    # issue 17: one step to the chemistry's values; every change shown first, made only with --yes
+    r = ctl(server, "apply-battery-type", "lfp")
+    assert r.returncode == 0, r.stderr
+    assert "peukert_exponent: 1.25 -> 1.05" in r.stdout and "none made" in r.stdout
+    assert ctl(server, "get", "peukert_exponent").stdout.strip() == "1.25"
+    r = ctl(server, "--json", "apply-battery-type", "lfp", "--yes")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["made"] and "charge_efficiency: 95 % -> 99 %" in d["changes"]
+    assert ctl(server, "get", "peukert_exponent").stdout.strip() == "1.05"
+    assert ctl(server, "get", "battery_type").stdout.strip() == "lfp"
+    assert ctl(server, "apply-battery-type", "--yes", secret=None).returncode != 0    # needs the secret
+    r = ctl(server, "apply-battery-type", "lead_acid", "--yes")                       # back for the other tests
+    assert r.returncode == 0 and ctl(server, "get", "peukert_exponent").stdout.strip() == "1.25"

@@ -244,7 +244,7 @@ def print_kv(lines: list[str], as_json: bool, final: str = "") -> None:
 
 # --- subcommands ------------------------------------------------------------------------------------------
 WRITE = {"set", "synchronize", "set-soc", "zero-current", "clear-history", "restore-defaults", "save", "restart",
-         "relay", "rekey", "passwd"}
+         "relay", "rekey", "passwd", "apply-battery-type"}
 PLAIN = {"synchronize": "synchronize", "zero-current": "zero_current", "clear-history": "clear_history",
          "restore-defaults": "restore_defaults", "save": "save", "restart": "restart",
          "rekey": "instant_readout_rekey"}
@@ -299,6 +299,14 @@ async def dispatch(c: Client, a: argparse.Namespace) -> int:
     elif a.cmd == "set-soc":
         _, fin = await c.cmd("set_soc " + a.soc)
         print(json.dumps({"ok": True, "message": fin}) if j else fin)
+    elif a.cmd == "apply-battery-type":
+        # the device lists every change; without --yes it makes none
+        line = " ".join(["apply_battery_type"] + ([a.type] if a.type else []) + (["yes"] if a.yes else []))
+        lines, fin = await c.cmd(line)
+        if j:
+            print(json.dumps({"changes": lines, "made": bool(a.yes and lines), "message": fin}))
+        else:
+            print("\n".join(lines + [fin]))
     elif a.cmd == "relay":
         _, fin = await c.cmd("relay " + a.state)
         print(json.dumps({"ok": True, "message": fin}) if j else fin)
@@ -399,6 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("clear-history", help="reset H1..H18")
     sub.add_parser("restore-defaults", help="settings to defaults (installation settings kept)")
     sub.add_parser("save", help="save the state now")
+    s = sub.add_parser("apply-battery-type", help="the values a chemistry recommends (charged voltage, tail, "
+                       "Peukert, CEF, sync mode): shown; with --yes set and saved")
+    s.add_argument("type", nargs="?", choices=("lead_acid", "lfp"), help="chemistry (default: battery_type)")
+    s.add_argument("--yes", action="store_true", help="make the changes (without it they are only shown)")
     sub.add_parser("restart", help="save, then restart the device")
     s = sub.add_parser("relay", help="remote relay command (relay_mode remote)")
     s.add_argument("state", choices=("on", "off"))

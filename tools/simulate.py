@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the plot")
     ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
     ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a firmware setting on top of the scenario's (e.g. --set sync_mode=victron); repeatable")
     ap.add_argument("--console-port", type=int, default=None, metavar="PORT",
                     help="serve the firmware's console on 127.0.0.1:PORT (0: a free port, printed; CPython runtime; "
                          "secret from "
@@ -174,8 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             fw_args = ["--console-port", str(a.console_port), "--secret", secret]
             if a.console_port:
                 print("console: tools/shuntctl.py --tcp 127.0.0.1:%d status" % a.console_port, file=sys.stderr)
-        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
-                     fw_args=fw_args).run()
+        for kv in a.set:
+            name, eq, value = kv.partition("=")
+            if not eq or not name.strip():
+                raise SimError("--set %r: must be NAME=VALUE" % kv)
+            sc.settings[name.strip()] = value.strip()
+        runner = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
+                        fw_args=fw_args)
+        runner.log = lambda msg: print(msg, file=sys.stderr, flush=True)
+        res = runner.run()
         outputs = {}
         if a.csv:
             report.write_csv(res, a.csv)
