@@ -39,7 +39,8 @@ def _jmfife():
 
 
 class _Mon:
-    h6_giga = h6_mah = 0        # H6 in limbs (shunt.monitor): 0 here, so hist[6] is the whole value
+    h6_giga = h6_mah = 0        # H6 below 10^9 mAh: the text prints hist[6] (docs/core-interface.md)
+
     def __init__(self):
         self.hist = [0] * 19
 
