@@ -39,7 +39,7 @@ def _jmfife():
 
 
 class _Mon:
-    h6_giga = h6_mah = 0        # H6 below 10^9 mAh: the text prints hist[6] (docs/core-interface.md)
+    h6_giga = h6_mah = 0      # H6 below 10^9 mAh: written from hist[6]
 
     def __init__(self):
         self.hist = [0] * 19

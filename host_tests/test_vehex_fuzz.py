@@ -20,11 +20,10 @@ SEEDS = [b":154\n", b":451\n", b":352\n", b":70010003E\n", b":7FF0F0040\n", b":7
 
 
 class _Mon:
-    h6_giga = h6_mah = 0        # H6 in limbs (shunt.monitor): 0 here, so hist[6] is the whole value
     v_mv, i_ma, synchronized, ce_mah, soc_cpct, soc_permille, ttg_min, alarm_bits = 13100, -2500, 1, -500, 9750, \
         975, 300, 0
     relay_active = 0
-    h6_giga = h6_mah = 0        # H6 below 10^9 mAh: the text prints hist[6] (docs/core-interface.md)
+    h6_giga = h6_mah = 0      # H6 below 10^9 mAh: written from hist[6]
 
     def __init__(self):
         self.hist = list(range(19))

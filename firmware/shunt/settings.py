@@ -46,7 +46,7 @@ TABLE = (
     ("relay_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_set", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
-    ("device_name", TEXT, "", "", 0, 32, 0, None),
+    ("device_name", TEXT, "", "", 0, 20, 0, None),
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
     ("battery_type", ENUM, "", 0, 0, 1, 0, ("lead_acid", "lfp")),
@@ -371,6 +371,18 @@ def check_stored(name, value):
     if not isinstance(value, (bytes, bytearray)) or len(value) != 16:
         raise ValueError("instant_readout_key: must be 16 bytes")
     return bytes(value)
+
+
+def nearest_stored(name, value):
+    """The allowed stored value nearest to an integer `value` of a NUM, LINKED or ENUM setting (HEX answers it
+    with flags 0x04 when a SET is out of range, vedirect.md §4.3). Pure."""
+    r = row(name)
+    lo, hi = r[4], r[5]
+    if r[1] == ENUM and r[0] != "nominal_voltage":
+        hi = len(r[7]) - 1
+    if r[1] == LINKED and value == -1:
+        return value
+    return lo if value < lo else (hi if value > hi else value)
 
 
 class Settings:
