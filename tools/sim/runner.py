@@ -28,7 +28,8 @@ from .scenario import Scenario
 from fw_log import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
+TICK_S = 0.02           # live mode: the firmware's clock advances every 20 ms of wall time (the board's port task),
+TICK_MIN_S = 0.005      # or every period/20 at higher speeds, at least 5 ms apart
 FW_SIM = "tools/fw_sim.py"
 FW_COLUMNS = LOG_COLUMNS      # the firmware's per-second log (tools/fw_log.py owns the columns)
 SYNC_KINDS = {1: "auto", 2: "manual"}
@@ -337,7 +338,7 @@ class Runner:
         self.sink = sink or Sink()
         self.progress = progress
         self.speed = speed                # > 0: a live device at speed x real time (pty/serial): the firmware
-        #                                   runs on the wall clock (W lines every TICK_S), text every 1000/speed ms
+        #                                   runs on the wall clock (W lines every 5-20 ms), text every 1000/speed ms
         self.hex_source = hex_source      # bytes from a GX for the firmware's VE.Direct RX
         self.trace = None                 # a solved trace replaces the physics (battery.model = "pybamm")
         self.log = None                   # where a note about a long solve goes (simulate.py: stderr)
@@ -533,7 +534,8 @@ class Runner:
                 fw.send_now("W %d" % end_ms)
                 return
             fw.send_now("W %d" % now_ms)
-            time.sleep(min(TICK_S, (end_ms - now_ms) / 1000.0 / self.speed))
+            tick = max(TICK_MIN_S, min(TICK_S, 0.05 / self.speed))
+            time.sleep(min(tick, (end_ms - now_ms) / 1000.0 / self.speed))
 
     @staticmethod
     def _advance(fw: Firmware, t_rel: int, res: RunResult) -> None:
