@@ -109,6 +109,7 @@ def test_random_files_never_crash_the_boot_or_lose_a_valid_value(sdoc, cdoc, a, 
         raw_c = json.dumps(cdoc).encode()
         (root / "settings.json").write_bytes(raw_s)
         (root / "calibration.json").write_bytes(raw_c)
+        (root / "key_entropy.json").write_text('{"drawn_with_entropy": 1}')   # a key drawn with the radio on
         slots = {}
         for name, kind, k in ((SLOTS[0], a, 2), (SLOTS[1], b, 3)):
             blob = _slot(kind, k, data)
