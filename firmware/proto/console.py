@@ -75,11 +75,11 @@ _WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest v
          "lead-acid constants on a lithium bank")
 
 # BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
-_SYNC_ORDER = ("synchronized", "restored", "mode", "mode_note", "auto_sync", "voltage_ok", "voltage_mv",
-               "charged_voltage_mv", "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
+_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
+               "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
                "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
                "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
-               "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah")
+               "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah", "mode_note")
 
 # Key suffix -> (unit, decimals of the shown value): how sync_status values get their units.
 _SUFFIX = (("_cpct", "%", 2), ("_permille", "%", 1), ("_mah", "mAh", 0), ("_mv", "mV", 0), ("_ma", "mA", 0),
