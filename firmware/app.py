@@ -69,8 +69,14 @@ class App:
             except ValueError as e:
                 # a damaged secret file: the USB console offers a one-time setup code instead of a crash
                 self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
+            # issue 14: the failure count and the lockout survive a restart (drivers.persist)
+            self.persist.load_lock(self.auth, self.diagnostics)
+            self.auth.on_change = self._save_lock
         self.on_second = None        # optional hook (the simulator's log)
         self.status_notes = self.device.notes    # board health for `status` (tasks.py, main.py)
+
+    def _save_lock(self):
+        self.persist.save_lock(self.auth)
 
     @property
     def sampler(self):

@@ -244,10 +244,10 @@ def print_kv(lines: list[str], as_json: bool, final: str = "") -> None:
 
 # --- subcommands ------------------------------------------------------------------------------------------
 WRITE = {"set", "synchronize", "set-soc", "zero-current", "clear-history", "restore-defaults", "save", "restart",
-         "relay", "rekey", "passwd", "apply-battery-type"}
+         "relay", "rekey", "passwd", "apply-battery-type", "acknowledge"}
 PLAIN = {"synchronize": "synchronize", "zero-current": "zero_current", "clear-history": "clear_history",
          "restore-defaults": "restore_defaults", "save": "save", "restart": "restart",
-         "rekey": "instant_readout_rekey"}
+         "rekey": "instant_readout_rekey", "acknowledge": "acknowledge"}
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -415,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("relay", help="remote relay command (relay_mode remote)")
     s.add_argument("state", choices=("on", "off"))
     sub.add_parser("rekey", help="new Instant Readout key")
+    sub.add_parser("acknowledge", help="accept the start-up diagnostics of damaged files (clears W10)")
     s = sub.add_parser("passwd", help="set a new console secret (generated and shown once if not given)")
     s.add_argument("--new-secret", help="64 hex characters")
     s = sub.add_parser("watch", help="live status view")

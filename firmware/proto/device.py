@@ -124,6 +124,11 @@ class Device:
             self.settings.load_dict(before)
             raise
 
+    @property
+    def unacknowledged(self):
+        """Start-up diagnostics of damaged files not yet acknowledged (the console lists them)."""
+        return getattr(self.storage, "unacknowledged", [])
+
     def acknowledge(self):
         """The user has read the diagnostics of damaged files: the values in force replace them (issue 14)."""
         self.storage.acknowledge(self.offset_nv, self.offset_op_s)
