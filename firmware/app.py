@@ -150,8 +150,8 @@ class App:
         mark, _ = self.store.load_json(KEY_MARK)
         marked = isinstance(mark, dict) and mark.get("drawn_with_entropy") == 1
         fresh = len(self.settings.values["instant_readout_key"]) != 16
-        if not fresh and (marked or not entropy):
-            return
+        if not fresh and (marked or not entropy or self.persist.settings_held):
+            return      # (a damaged settings file is kept as it is until acknowledged, key included)
         try:
             self.settings.set_stored("instant_readout_key", bytes(urandom(16)), user=False)
         except ValueError as e:      # a short urandom: Instant Readout stays off until instant_readout_rekey

@@ -348,7 +348,7 @@ def test_reconnect_ends_the_session_and_ignores_the_old_centrals_writes(env):
         c1 = FakeConn(fake)
         fake.centrals.put_nowait(c1)
         fake.write(c1, b"auth\n")
-        await until(lambda: "nonce=" in c1.received())
+        await until(lambda: "nonce=" in c1.received() and c1.received().endswith("\n"))   # the whole reply
         fake.write(c1, (answer(SECRET, c1.received()) + "\n").encode())
         await until(lambda: "OK authenticated" in c1.received())
         assert c.authenticated
