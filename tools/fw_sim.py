@@ -214,8 +214,8 @@ def _tcp_lines(app, a, err):
     from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
-    if app.urandom is None:
-        app.urandom = os.urandom       # instant_readout_rekey draws its key here (else: ERR INTERNAL)
+    if app.device.urandom is None:
+        app.device.urandom = os.urandom       # instant_readout_rekey draws its key here (else: ERR INTERNAL)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", a["console-port"]))
