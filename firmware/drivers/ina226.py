@@ -120,23 +120,13 @@ class INA226:
         try:
             if not self._read(_REG_MASK) & _CVRF:
                 return NONE
-            i2c = self._i2c
-            addr = self.address
             b = self._shunt
-            try:
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
+            self._read_into(_REG_SHUNT, b)
             s = (b[0] << 8) | b[1]
             if s & 0x8000:
                 s -= 0x10000
             b = self._bus
-            try:
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
+            self._read_into(_REG_BUS, b)
         except OSError:
             self.i2c_errors += 1
             self.dropped += 1
@@ -150,13 +140,16 @@ class INA226:
         return SAMPLE
 
     # -- register access (retried once at once, BM §2) ---------------------------------------------------
-    def _read(self, reg):
-        b = self._buf
+    def _read_into(self, reg, b):
         try:
             self._i2c.readfrom_mem_into(self.address, reg, b)
         except OSError:
             self.i2c_errors += 1
             self._i2c.readfrom_mem_into(self.address, reg, b)
+
+    def _read(self, reg):
+        b = self._buf
+        self._read_into(reg, b)
         return (b[0] << 8) | b[1]
 
     def _write(self, reg, value):

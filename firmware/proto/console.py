@@ -51,6 +51,15 @@ _COMMANDS = {
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
           "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
           "instant_readout_rekey", "auth", "logout", "passwd")
+COMMANDS = _COMMANDS      # the table host tools read (tools/shuntctl.py): one owner of arity and the auth rule
+ORDER = _ORDER
+
+
+def needs_auth(cmd):
+    """True if console command `cmd` changes something and so needs an authenticated session."""
+    spec = _COMMANDS.get(cmd)
+    return spec is not None and spec[2] == _AUTH
+
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
 _HIST = (
