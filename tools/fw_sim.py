@@ -279,7 +279,7 @@ def _tcp_lines(app, a, err):
                     drop(s)
                     continue
                 for item in asm.feed(data):
-                    reply = con.too_long(item) if isinstance(item, int) else con.handle_line(item)
+                    reply = con.reply(item)
                     out += reply.encode()
 
 

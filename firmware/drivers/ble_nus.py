@@ -93,10 +93,7 @@ class BleNus:
                 if who is not conn:
                     continue                # a write queued by a previous central (aioble's queue is shared)
                 for item in self._lines.feed(data):
-                    if isinstance(item, int):
-                        reply = self._console.too_long(item)
-                    else:
-                        reply = await self._console.handle_line_async(item)
+                    reply = await self._console.reply_async(item)
                     if not await self.send(conn, reply):
                         break
         finally:

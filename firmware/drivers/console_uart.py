@@ -54,13 +54,6 @@ class LineAssembler:
                 self._n = 0
 
 
-def reply_for(console, item):
-    """The console's reply to one assembled item (a line, or the length of an overlong one)."""
-    if isinstance(item, int):
-        return console.too_long(item)
-    return console.handle_line(item)
-
-
 class ConsoleStream:
     """Runs a Console on a stream: `asyncio.StreamReader`/`StreamWriter` over a UART or sys.stdin/stdout.
     The reader and writer are handed in (the app builds them from its port), never created here."""
@@ -82,9 +75,6 @@ class ConsoleStream:
                 self._lines.reset()
                 return
             for item in self._lines.feed(data):
-                if isinstance(item, int):
-                    reply = c.too_long(item)
-                else:
-                    reply = await c.handle_line_async(item)
+                reply = await c.reply_async(item)
                 self._writer.write(reply.encode())
                 await self._writer.drain()

@@ -163,6 +163,15 @@ class Console:
             self.auth.elapse(dt_ms)
 
     # --- entry points --------------------------------------------------------------------------------
+    def reply(self, item):
+        """The reply to one item of a transport's LineAssembler: a line, or the length of an overlong line it
+        dropped (the one line-to-reply step of every transport)."""
+        return self.too_long(item) if isinstance(item, int) else self.handle_line(item)
+
+    async def reply_async(self, item):
+        """As reply, through handle_line_async (the board's transports)."""
+        return self.too_long(item) if isinstance(item, int) else await self.handle_line_async(item)
+
     def handle_line(self, line):
         """One request line (bytes or str, with or without its line end) -> the whole reply text."""
         try:
