@@ -25,8 +25,10 @@ from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
 
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
-LOG_HEADER = ("t_s,v_mv,i_ma,soc_cpct,synchronized,ce_mah,ttg_min,alarm_bits,warnings,sync_count,"
-              "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s\n")
+# The --log columns, once: tools/sim/runner.py reads them from here.
+LOG_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
+               "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
+LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
 
 
 class Noise:
@@ -288,4 +290,5 @@ def _unhex(s):
     return bytes(int(s[i:i + 2], 16) for i in range(0, len(s) - 1, 2))
 
 
-main()
+if __name__ == "__main__":
+    main()

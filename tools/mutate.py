@@ -66,7 +66,7 @@ MUTANTS = (
     ("a failed HEX save is answered OK", "firmware/proto/vehex.py",
      "            except (ValueError, OSError):\n                return F_PARAM, 0\n            for j",
      "            except ValueError:\n                return F_PARAM, 0\n            except OSError:\n"
-     "                pass\n            for j", [CORE + "test_vehex.py"]),
+     "                pass\n            for j", [CORE + "test_app.py"]),
     ("a failed settings save is not rolled back", "firmware/proto/device.py",
      "            self.settings.load_dict(before)\n", "", [CORE + "test_console.py"]),
 )

@@ -26,11 +26,13 @@ from .charger import Charger
 from .loads import Load
 from .scenario import Scenario
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fw_sim import LOG_COLUMNS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
 FW_SIM = "tools/fw_sim.py"
-FW_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-              "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
+FW_COLUMNS = LOG_COLUMNS   # the firmware side's log columns (tools/fw_sim.py), not a copy
 SYNC_KINDS = {1: "auto", 2: "manual"}
 
 
