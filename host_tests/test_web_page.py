@@ -106,9 +106,11 @@ def test_page_over_the_simulators_websocket(sim, tmp_path):
         assert re.search(r"Voltage \d+\.\d\d V is not above the charged voltage 14\.60 V", terms), terms
         assert "Too high: never syncs" in terms      # proto/setting_help.py TEXT["charged_voltage"]
         assert "Not syncing: voltage" in d.find_element(By.ID, "sync-head").text
+        cols = "return getComputedStyle(document.querySelector('.grid.dash')).gridTemplateColumns.split(' ').length"
         _shot(d, "dashboard-phone.png", 412, 1300)
-        d.set_window_size(1280, 900)
+        assert _js(d, cols) == 1                     # one column below 600 px
         _shot(d, "dashboard-desktop.png", 1280, 900)
+        assert _js(d, cols) == 2
         d.set_window_size(412, 915)
 
         d.get(sim.url + "#settings")
@@ -238,6 +240,13 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
             con.close()
         assert _js(d, "return localStorage.getItem('shunt.secret')") is None
         assert page_errors(d) == []
+
+        # Offline once loaded: with the server gone the service worker still serves the page.
+        _wait(d, lambda d: _js(d, "return !!navigator.serviceWorker.controller"), msg="no service worker")
+        b.close()
+        d.refresh()
+        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Smart shunt", msg="not offline")
+        _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "idle")
     finally:
         d.quit()
         b.close()

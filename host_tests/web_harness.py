@@ -150,8 +150,9 @@ class ConsoleBridge:
 
     def close(self) -> None:
         for p in (self.br, self.cs):
-            p.terminate()
-            p.wait(10)
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
 
 
 def chromium(tmp_path: Path, width: int = 412, height: int = 915):

@@ -5,10 +5,28 @@
 # MPYDIR holds the firmware compiled by mpy-cross (as the board's frozen build is: no compiler at run time).
 # On the ESP32 that code sits in flash; the unix port has to load it into the heap, so the test gives the app
 # 64 KiB on top of what `imports` reports (host_tests/test_app_heap.py, tools/bench.py).
+# MPYDIR may instead be a ROMFS image (a name ending in .romfs, mpremote's format, built by tools/bench.py): the
+# code then runs in place, as frozen code does, and every figure printed leaves out the image itself (read into
+# the heap first, as one block). `imports` then also prints the bytes of the qstrs interned by the imports (a
+# frozen build keeps them in flash; ROMFS cannot), as "qstr N".
 import gc
 import sys
 
-sys.path.insert(0, sys.argv[1])
+_SRC = sys.argv[1]
+_BASE = 0
+if _SRC.endswith(".romfs"):
+    import micropython
+    import vfs
+    with open(_SRC, "rb") as _f:
+        _ROM = _f.read()
+    gc.collect()
+    _BASE = gc.mem_alloc()
+    if sys.argv[2] == "imports":
+        micropython.qstr_info()
+    vfs.mount(vfs.VfsRom(_ROM), "/rom")
+    sys.path.insert(0, "/rom")
+else:
+    sys.path.insert(0, _SRC)
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
@@ -53,13 +71,16 @@ def run(seconds):
             if used > peak:
                 peak = used
     gc.collect()
-    print("ok %d %d %d %d %d" % (gc.mem_alloc(), peak, app.ina.samples, uart.written, store.records))
+    print("ok %d %d %d %d %d" % (gc.mem_alloc() - _BASE, peak - _BASE, app.ina.samples, uart.written,
+                                 store.records))
 
 
 def main():
     if sys.argv[2] == "imports":
         gc.collect()
-        print(gc.mem_alloc())
+        if _BASE:
+            micropython.qstr_info()
+        print(gc.mem_alloc() - _BASE)
     else:
         run(int(sys.argv[3]))
 

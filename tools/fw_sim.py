@@ -23,12 +23,9 @@ from proto.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
 from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
+from fw_log import SecondLog                          # noqa: E402
 
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
-# The --log columns, once: tools/sim/runner.py reads them from here.
-LOG_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-               "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
-LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
 
 
 class Noise:
@@ -96,23 +93,7 @@ def main():
     console = Console(app.device, None)
     console.authenticated = True       # the simulator's local console is the owner's USB console
     log = open(a["log"], "w") if a["log"] else None
-    if log:
-        log.write(LOG_HEADER)
-    syncs = [0, app.monitor.last_sync_s, app.monitor.last_sync_kind]
-
-    def on_second(app):
-        m = app.monitor
-        if m.last_sync_s != syncs[1] or m.last_sync_kind != syncs[2]:
-            syncs[0] += 1
-            syncs[1] = m.last_sync_s
-            syncs[2] = m.last_sync_kind
-        if log:
-            ss = m.sync_status()
-            log.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
-                m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
-                m.warnings, syncs[0], m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
-                ss["timer_s"]))
-    app.on_second = on_second
+    app.on_second = SecondLog(app, log)
 
     now = 0
     noise = Noise(a["seed"])
@@ -217,7 +198,7 @@ def _tcp_lines(app, a, err):
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
     if app.device.urandom is None:
-        app.device.urandom = os.urandom       # instant_readout_rekey draws its key here (else: ERR INTERNAL)
+        app.device.urandom = os.urandom    # instant_readout_rekey draws its key here
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", a["console-port"]))

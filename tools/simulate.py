@@ -13,7 +13,6 @@ import argparse
 import os
 import select
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,25 +91,18 @@ class SerialSink(LineSink):
 
 
 class Progress:
-    """A one-line bar on stderr, shown once a run has taken more than 2 s."""
+    """A progress bar on stderr (tqdm), shown once a run has taken more than 2 s; `frac` runs from 0 to 1."""
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
+    def __init__(self, label: str, enabled: bool, delay_s: float = 2.0, file=None):
+        from tqdm import tqdm
+        self.bar = tqdm(total=1000, desc=label, disable=not enabled, delay=delay_s, leave=True,
+                        file=file if file is not None else sys.stderr,
+                        bar_format="{desc} |{bar:30}| {percentage:3.0f} %  {elapsed} (eta {remaining})")
 
     def __call__(self, frac: float) -> None:
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.start
-        if el < 2.0 and frac < 1.0:
-            return
-        if frac >= 1.0 and not self.shown:
-            return
-        n = int(frac * 30)
-        eta = el / frac - el if frac > 0 else 0.0
-        sys.stderr.write("\r%s [%s%s] %3d %%  %4.0f s%s" % (self.label, "#" * n, "." * (30 - n), frac * 100, el,
-                                                           "  eta %3.0f s" % eta if frac < 1.0 else "       \n"))
-        sys.stderr.flush()
-        self.shown = True
+        self.bar.update(max(0, min(1000, int(frac * 1000))) - self.bar.n)
+        if frac >= 1.0:
+            self.bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the plot")
     ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
     ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a firmware setting on top of the scenario's (e.g. --set sync_mode=victron); repeatable")
     ap.add_argument("--console-port", type=int, default=None, metavar="PORT",
                     help="serve the firmware's console on 127.0.0.1:PORT (0: a free port, printed; CPython runtime; "
                          "secret from "
@@ -182,8 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             fw_args = ["--console-port", str(a.console_port), "--secret", secret]
             if a.console_port:
                 print("console: tools/shuntctl.py --tcp 127.0.0.1:%d status" % a.console_port, file=sys.stderr)
-        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
-                     fw_args=fw_args).run()
+        for kv in a.set:
+            name, eq, value = kv.partition("=")
+            if not eq or not name.strip():
+                raise SimError("--set %r: must be NAME=VALUE" % kv)
+            sc.settings[name.strip()] = value.strip()
+        runner = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
+                        fw_args=fw_args)
+        runner.log = lambda msg: print(msg, file=sys.stderr, flush=True)
+        res = runner.run()
         outputs = {}
         if a.csv:
             report.write_csv(res, a.csv)

@@ -40,6 +40,8 @@ _COMMANDS = {
     "zero_current": (0, 0, _AUTH, "zero_current: 10 s zero-current calibration, loads and chargers off (BM 12.2)"),
     "clear_history": (0, 0, _AUTH, "clear_history: reset H1..H18 (BM 9)"),
     "restore_defaults": (0, 0, _AUTH, "restore_defaults: settings to defaults, installation settings kept (BM 1)"),
+    "apply_battery_type": (0, 2, _AUTH, "apply_battery_type [lead_acid|lfp] [yes]: show the values the chemistry "
+                           "recommends (battery_type if none given); with yes, set and save them"),
     "restart": (0, 0, _AUTH, "restart: save the state, then reset"),
     "save": (0, 0, _AUTH, "save: save the state now"),
     "relay": (1, 1, _AUTH, "relay on|off: remote relay command (relay_mode remote only)"),
@@ -49,7 +51,7 @@ _COMMANDS = {
     "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
 }
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
-          "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
+          "zero_current", "clear_history", "restore_defaults", "apply_battery_type", "restart", "save", "relay",
           "instant_readout_rekey", "auth", "logout", "passwd")
 COMMANDS = _COMMANDS      # the table host tools read (tools/shuntctl.py): one owner of arity and the auth rule
 ORDER = _ORDER
@@ -76,11 +78,12 @@ _HIST = (
 _WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest voltage",
          "current direction likely inverted", "no sync for 30 days", "not synchronised", "state restored",
          "current over range", "voltage over range", "storage", "early sync", "measurement outage",
-         "sensor fault")
+         "sensor fault", "charged voltage cannot tell full from loaded",
+         "lead-acid constants on a lithium bank")
 
 # BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
-_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
-               "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
+_SYNC_ORDER = ("synchronized", "restored", "mode", "mode_note", "auto_sync", "voltage_ok", "voltage_mv",
+               "charged_voltage_mv", "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
                "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
                "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
                "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah")
@@ -259,8 +262,17 @@ class Console:
                 # help <setting>: what it does, with its range and default (loaded only when asked for)
                 from proto.setting_help import TEXT
                 r = _st.row(w)
-                return _ok(["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r),
-                            "default=" + _default_text(r)], w)
+                lines = ["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r), "default=" + _default_text(r)]
+                # what the configured chemistry wants here (battery_type; apply_battery_type sets it)
+                s = self.device.settings
+                n = self.device.nominal_v()
+                bt = s["battery_type"]
+                for name, v in _st.recommended(bt, n):
+                    if name == w:
+                        lines.append("recommended=%s for %s at %d V%s" % (
+                            _stored_text(r, v), _st.row("battery_type")[7][bt], n,
+                            "" if s[w] == v else " (now %s: see apply_battery_type)" % self._value_text(r)))
+                return _ok(lines, w)
             raise _Err("UNKNOWN", "unknown command or setting %s: type 'help' or 'list'" % _show(words[1]))
         lines = []
         for c in _ORDER:
@@ -330,7 +342,7 @@ class Console:
             for k in ("auto_sync", "voltage_ok", "current_ok"):
                 if k in ss:
                     parts.append("%s %s" % (k, _brief(ss[k])))
-            if ss.get("mode") == "strict" and "accepted_ok" in ss:
+            if ss.get("mode") in ("strict", "accepted") and "accepted_ok" in ss:
                 parts.append("accepted_ok %s" % _brief(ss["accepted_ok"]))
             if "timer_s" in ss:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
@@ -446,6 +458,32 @@ class Console:
     def _c_restore_defaults(self, text, words):
         self._settings_call(self.device.restore_defaults)
         return _ok([], "defaults restored (installation settings, device_name and key kept)")
+
+    def _c_apply_battery_type(self, text, words):
+        # Issue 17: one step to the values of a chemistry (proto.device.Device.apply_battery_type); every change
+        # is shown first, and made (all of them, saved like `set`) only when confirmed with `yes`.
+        args = [w.lower() for w in words[1:]]
+        yes = bool(args) and args[-1] == "yes"
+        if yes:
+            args = args[:-1]
+        if len(args) > 1:
+            raise _Err("ARGS", "usage " + _COMMANDS["apply_battery_type"][3])
+        bt = self._settings_call(_st.parse, "battery_type", args[0]) if args else None
+        changes = self._settings_call(self.device.battery_type_changes, bt)
+        bt = self.device.settings["battery_type"] if bt is None else bt
+        word = _st.row("battery_type")[7][bt]
+        what = "%s for %d V" % (word, self.device.nominal_v())
+        lines = []
+        for name, v in changes:
+            r = _st.row(name)
+            lines.append("%s: %s -> %s" % (name, self._value_text(r), _stored_text(r, v)))
+        if not lines:
+            return _ok([], "%s: every value already set" % what)
+        if not yes:
+            return _ok(lines, "%s: %d changes shown, none made; 'apply_battery_type %s yes' makes them"
+                       % (what, len(lines), word))
+        self._settings_call(self.device.apply_battery_type, bt)
+        return _ok(lines, "%s: %d changes made and saved" % (what, len(lines)))
 
     def _c_restart(self, text, words):
         self._state_call("not restarting", self.device.restart)
@@ -609,6 +647,14 @@ def _flatten(lines, key, v):
         return
     t = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in str(v))
     lines.append("%s=%s" % (key, t if t else "---"))
+
+
+def _stored_text(r, v):
+    """A stored value of row r as `list` shows it (value and unit)."""
+    name, kind, unit, d, lo, hi, dec, choices = r
+    if kind == _st.ENUM:
+        return choices[v] if name != "nominal_voltage" else (str(v) + " V" if v else "auto")
+    return _st.fmt_fixed(v, dec) + (" " + unit if unit else "")
 
 
 def _default_text(r):

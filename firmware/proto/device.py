@@ -9,6 +9,7 @@ from micropython import const
 
 from shunt.fixed import rdiv
 from shunt.convert import NV_PER_SHUNT_LSB
+from shunt.settings import CHEMISTRY, recommended
 
 _REKEY_TRIES = const(8)     # draws of a new Instant Readout key before giving up (a broken urandom)
 
@@ -57,6 +58,41 @@ class Device:
         self.monitor.restore_defaults()
         if s.to_dict() != before:
             self._save_settings(before)
+
+    def battery_type_changes(self, battery_type=None):
+        """What `apply_battery_type` would set (issue 17): [(name, stored value)] of the settings that differ from
+        what the chemistry recommends (shunt.settings.recommended; battery_type itself first), for the nominal
+        voltage in force (fixed, else detected). battery_type None: the setting's value. Changes nothing."""
+        s = self.settings
+        bt = s["battery_type"] if battery_type is None else battery_type
+        if not 0 <= bt < len(CHEMISTRY):
+            raise ValueError("battery_type %r: must be one of %s" % (bt, ", ".join(c[0] for c in CHEMISTRY)))
+        plan = [("battery_type", bt)] + recommended(bt, self.nominal_v())
+        return [(name, v) for name, v in plan if s[name] != v]
+
+    def apply_battery_type(self, battery_type=None):
+        """Set every value of `battery_type_changes` and save them once; all or nothing. Returns the changes."""
+        changes = self.battery_type_changes(battery_type)
+        if not changes:
+            return changes
+        s = self.settings
+        before = s.to_dict()
+        try:
+            for name, v in changes:
+                s.set_stored(name, v)
+        except ValueError:
+            s.load_dict(before)
+            raise
+        self._save_settings(before)
+        return changes
+
+    def nominal_v(self):
+        """The bank's nominal voltage: the setting if fixed, else the detected class (12 until detected)."""
+        n = self.settings["nominal_voltage"]
+        if n:
+            return n
+        nom = getattr(self.monitor, "nominal", None)
+        return getattr(nom, "nominal_v", 12) or 12
 
     def rekey(self):
         """A new instant_readout_key whose first byte differs from the old one's (platform.md §4.3)."""

@@ -235,6 +235,7 @@ class TextSchedule:
         self.hold_ms = hold_ms
         self._since_cycle = period_ms   # the first cycle is due at once
         self._since_hex = hold_ms
+        self._held = False              # a due cycle waited for the hold: the next period starts afresh
 
     def elapse(self, dt_ms):
         t = self._since_cycle + dt_ms
@@ -247,10 +248,17 @@ class TextSchedule:
             self._since_hex = 0
 
     def due(self):
-        return self._since_cycle >= self.period_ms and self._since_hex >= self.hold_ms
+        if self._since_cycle < self.period_ms:
+            return False
+        if self._since_hex < self.hold_ms:
+            self._held = True
+            return False
+        return True
 
     def sent(self):
-        # Start to start: keep the phase, but never send bursts to catch up after a hold or a stall.
+        # Start to start: keep the phase, but never send bursts to catch up after a hold or a stall, and after a
+        # hold give the next cycle a whole period (not a block pair a few ms after the first, issue 15).
         t = self._since_cycle - self.period_ms
-        self._since_cycle = t if t < self.period_ms else 0
+        self._since_cycle = t if t < self.period_ms and not self._held else 0
+        self._held = False
 

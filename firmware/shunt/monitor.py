@@ -215,7 +215,7 @@ class Monitor:
         self.i_tail_ma = v["capacity"] * v["tail_current"]
         self.vch_mv = v["charged_voltage"] * 100
         self.detect_ms = v["charged_detection_time"] * 60000
-        self.strict = v["sync_mode"]
+        sync.configure(self, v["sync_mode"])
         self.m900_mah = self.capacity_ah * 100      # Qp below this: SOC above 90 % (history, §9)
         self.m100_mah = self.capacity_ah * 900      # Qp below this: SOC above 10 %
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])

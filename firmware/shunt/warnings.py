@@ -28,6 +28,9 @@ W10 = const(512)
 W11 = const(1024)
 W12 = const(2048)
 W13 = const(4096)
+W14 = const(8192)
+W15 = const(16384)
+_LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -56,6 +59,11 @@ ADVICE = (
     "W12 measurement outage: more than 5 s passed without a sample (%d s unmeasured in total); check the "
     "supply of the monitor and the I2C wiring.",
     "W13 sensor fault: the INA226 is not answering; check its I2C wiring and supply.",
+    "W14 charged voltage cannot tell full from loaded: the battery stayed above charged_voltage %s V for 10 min "
+    "while discharging at %s A (%s V); %s.",
+    "W15 lead-acid constants on a lithium bank: %s, but peukert_exponent is %s and charge_efficiency %d %%, "
+    "lead-acid values that count a LiFePO4 bank's loads too high; for LiFePO4 Victron recommends Peukert 1.05 and "
+    "charge efficiency 99 %%: set battery_type lfp and run apply_battery_type.",
 )
 
 
@@ -71,8 +79,8 @@ def _fmt(value, decimals):
 def _code_num(code):
     if isinstance(code, str):
         code = int(code.lstrip("Ww"))
-    if not 1 <= code <= 13:
-        raise ValueError("warning %r: must be 1..13 (W01..W13)" % (code,))
+    if not 1 <= code <= 15:
+        raise ValueError("warning %r: must be 1..15 (W01..W15)" % (code,))
     return code
 
 
@@ -105,6 +113,14 @@ class Warnings:
     - W12 measurement outage: set on an outage sample (and by `set(12)`); cleared after 60 s of normal samples.
     - W13 sensor fault: `set(13)` / `clear(13)` by drivers.sensor, following the Sampler's fault state, which
       owns the §2 rule (cleared after 10 consecutive good samples); nothing here counts them a second time.
+    - W14 charged voltage cannot tell full from loaded (issue 17): `Vch > 0`, V > Vch and I_int < −I_tail
+      continuously for 10 min (the W04 condition without its zero-SOC case: on LiFePO4 a lead-acid Vch lies in
+      the loaded plateau). Cleared when charged_voltage changes.
+    - W15 lead-acid constants on a lithium bank (issue 17): the constants look like lead-acid (peukert_exponent
+      > 1.10 or charge_efficiency < 98 %) and either battery_type is lfp, or a 12/24/48 V bank that has synced
+      once discharged for 60 min continuously (−I_int between the threshold and C/20, at least 0.5 % of capacity
+      in the hour) while V stayed above 13.0 V per 12 V: no lead-acid bank does that. Cleared when the
+      constants no longer look like lead-acid.
     """
 
     def __init__(self, settings):
@@ -128,9 +144,28 @@ class Warnings:
         self._quiet_ms = [0, 0, 0]      # W08, W09, W12: time since the event, cleared at 60 s (§13.2)
         self.w11_i_ma = 0
         self.w11_soc_cpct = 0
+        self._w14_ms = 0
+        self.w14_v_mv = 0
+        self.w14_i_ma = 0
+        self.w14_vch_mv = 0
+        self._w15_ms = 0
+        self._w15_h6 = 0
+        self.w15_v_mv = 0
+        self._lead_consts = 1
 
     def configure(self):
-        """Nothing to cache: the thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...)."""
+        """The thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...). A settings change
+        may clear W14 (new charged_voltage) and W15 (constants no longer lead-acid), or raise W15 at once
+        (battery_type lfp with lead-acid constants)."""
+        v = self.settings.values
+        self._lead_consts = 1 if v["peukert_exponent"] > 110 or v["charge_efficiency"] < 98 else 0
+        if self.mask & W14 and v["charged_voltage"] * 100 != self.w14_vch_mv:
+            self.mask &= ~W14
+        if not self._lead_consts:
+            self.mask &= ~W15
+        elif v["battery_type"] == 1 and not self.mask & W15:
+            self.mask |= W15
+            self.w15_v_mv = 0                 # raised by the setting, not by a measurement
 
     def minute(self, mon):
         """Not needed: the per-minute work of W01 runs inside `step` on ms accumulators."""
@@ -203,6 +238,8 @@ class Warnings:
             self._w4.restart()
             q = self._quiet_ms
             q[0] = q[1] = q[2] = 0
+            self._w14_ms = 0
+            self._w15_ms = 0
             m |= W12
         else:
             m = self._w01(m, mon, dt_ms)
@@ -224,6 +261,7 @@ class Warnings:
                 self.w4_v_mv = v
                 self.w4_i_ma = i_int
             m = m | W04 if self._w4.active else m & ~W04
+            m = self._chemistry(m, mon, dt_ms)
             m = self._quiet(m, W08, 0, dt_ms)
             m = self._quiet(m, W09, 1, dt_ms)
             m = self._quiet(m, W12, 2, dt_ms)
@@ -304,6 +342,41 @@ class Warnings:
         self._w3_judged = 1
         return m
 
+    def _chemistry(self, m, mon, dt_ms):
+        """W14 and W15: settings that do not fit the chemistry (issue 17). Allocation-free."""
+        v = mon.v_mv
+        i_int = mon.i_int_ma
+        vch = mon.vch_mv
+        if vch > 0 and v > vch and i_int < -mon.i_tail_ma:
+            if not m & W14:
+                t = self._w14_ms + dt_ms
+                if t >= _10MIN_MS:
+                    m |= W14
+                    self.w14_v_mv = v
+                    self.w14_i_ma = i_int
+                    self.w14_vch_mv = vch
+                    t = 0
+                self._w14_ms = t
+        else:
+            self._w14_ms = 0
+        n = mon.nominal.nominal_v
+        if (self._lead_consts and not m & W15 and mon.last_sync_kind and (n == 12 or n == 24 or n == 48)
+                and 12 * v > _LEAD_REST_MV * n and i_int < 0 and -i_int <= 50 * mon.capacity_ah):
+            t = self._w15_ms
+            if t == 0:
+                self._w15_h6 = mon.hist[6]   # H6 (mAh, ≤ 0) at the start of the hour
+            t += dt_ms
+            if t >= _60MIN_MS:
+                t = _60MIN_MS
+                if self._w15_h6 - mon.hist[6] >= 5 * mon.capacity_ah:     # 0.5 % of capacity drawn
+                    m |= W15
+                    self.w15_v_mv = v
+                    t = 0
+            self._w15_ms = t
+        else:
+            self._w15_ms = 0
+        return m
+
     def _w1_minute(self, m, thr_ma):
         """Close one minute of W01 (§13.2). Small ints only: Σ I·dt is split as _w1_as·1000 + _w1_rem."""
         tot = self._w1_ms
@@ -370,7 +443,7 @@ class Warnings:
         """[(code, advice)] of the active warnings, in code order, each advice one sentence with its numbers."""
         out = []
         m = self.mask
-        for n in range(1, 14):
+        for n in range(1, len(ADVICE)):
             if not m >> (n - 1) & 1:
                 continue
             out.append(("W%02d" % n, self._advice(n, mon)))
@@ -406,4 +479,22 @@ class Warnings:
             return text % (self.w11_i_ma, _fmt(self.w11_soc_cpct, 2))
         if n == 12:
             return text % getattr(mon, "unmeasured_s", 0)
+        if n == 14:
+            k = mon.nominal.nominal_v
+            if self.settings.values["battery_type"] == 1:
+                fix = ("for LiFePO4 use about %s V, 0.2 V below absorption (or apply_battery_type)"
+                       % _fmt(140 * k // 12, 1))
+            else:
+                fix = ("if this is a lithium bank, set battery_type lfp and apply_battery_type (charged_voltage %s V, "
+                       "0.2 V below absorption); sync_mode accepted keeps such loads from syncing"
+                       % _fmt(140 * k // 12, 1))
+            return text % (_fmt(self.w14_vch_mv // 100, 1), _fmt(self.w14_i_ma // 10, 2),
+                           _fmt(self.w14_v_mv // 10, 2), fix)
+        if n == 15:
+            v = self.settings.values
+            k = mon.nominal.nominal_v
+            why = ("battery_type is lfp" if not self.w15_v_mv else
+                   "the bank discharged for an hour above %s V (%s V at the end), which no %d V lead-acid bank does"
+                   % (_fmt(_LEAD_REST_MV * k // 12 // 100, 1), _fmt(self.w15_v_mv // 10, 2), k))
+            return text % (why, _fmt(v["peukert_exponent"], 2), v["charge_efficiency"])
         return text

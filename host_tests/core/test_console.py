@@ -58,9 +58,9 @@ SPEC_RANGES = (
 SPEC_WORDS = (
     ("start_synchronized", ("on", "off")), ("current_invert", ("on", "off")),
     ("ina226_timing", ("standard", "pulsed")), ("nominal_voltage", ("auto", "12", "24", "36", "48")),
-    ("sync_mode", ("victron", "strict")), ("peukert_mode", ("victron", "above_c20")),
+    ("sync_mode", ("victron", "strict", "accepted")), ("peukert_mode", ("victron", "above_c20")),
     ("relay_mode", ("default", "charge", "remote")), ("relay_invert", ("on", "off")),
-    ("instant_readout", ("on", "off")),
+    ("instant_readout", ("on", "off")), ("battery_type", ("lead_acid", "lfp")),
 )
 NOT_NUMBERS = ("nan", "NaN", "inf", "-inf", "Infinity", "1e3", "0x10", "abc", "1,5", "--1", ".", "1..2", "½")
 
@@ -258,7 +258,8 @@ def test_sync_status_prints_every_field_with_units():
     assert set(keys) == set(dev.monitor.sync_status().keys())
     assert "timer_required_s=180 s" in lines          # charged_detection_time 3 min (BM §1 default)
     assert "charged_voltage_mv=13200 mV" in lines     # charged_voltage 13.2 V
-    assert "mode=victron" in lines
+    assert "mode=accepted" in lines                  # the default of a device without stored settings
+    assert any(ln.startswith("mode_note=") and "BMS cut" in ln for ln in lines)
 
 
 def test_warnings_lists_codes_and_texts():

@@ -286,6 +286,13 @@ def test_schedule_holds_text_for_1000_ms_after_a_valid_hex_frame():
     assert not s.due()
     s.elapse(1)
     assert s.due()
+    # after the hold the next cycle is a whole period later, whatever the phase was (issue 15: a pair every
+    # period, not two pairs a few ms apart)
+    s.sent()
+    s.elapse(999)
+    assert not s.due()
+    s.elapse(1)
+    assert s.due()
     z = TextSchedule(hold_ms=0)
     z.sent()
     z.hex_frames(1)

@@ -25,14 +25,13 @@ from .battery import Battery
 from .charger import Charger
 from .loads import Load
 from .scenario import Scenario
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fw_sim import LOG_COLUMNS  # noqa: E402
+from fw_log import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
+TICK_S = 0.02           # live mode: the firmware's clock advances every 20 ms of wall time (the board's port task),
+TICK_MIN_S = 0.005      # or every period/20 at higher speeds, at least 5 ms apart
 FW_SIM = "tools/fw_sim.py"
-FW_COLUMNS = LOG_COLUMNS   # the firmware side's log columns (tools/fw_sim.py), not a copy
+FW_COLUMNS = LOG_COLUMNS      # the firmware's per-second log (tools/fw_log.py owns the columns)
 SYNC_KINDS = {1: "auto", 2: "manual"}
 
 
@@ -339,19 +338,43 @@ class Runner:
         self.sink = sink or Sink()
         self.progress = progress
         self.speed = speed                # > 0: a live device at speed x real time (pty/serial): the firmware
-        #                                   runs on the wall clock (W lines every TICK_S), text every 1000/speed ms
+        #                                   runs on the wall clock (W lines every 5-20 ms), text every 1000/speed ms
         self.hex_source = hex_source      # bytes from a GX for the firmware's VE.Direct RX
+        self.trace = None                 # a solved trace replaces the physics (battery.model = "pybamm")
+        self.log = None                   # where a note about a long solve goes (simulate.py: stderr)
+        if sc.battery.model == "fast":
+            self._init_world(sc)
+
+    def _init_world(self, sc: Scenario) -> None:
         t0 = sc.start_tod_s
         k = sc.battery.nominal_voltage / 12.0
-        self.battery = Battery(sc.battery)
+        if sc.battery.model == "pybamm":
+            from .pybamm_battery import PybammBattery
+            self.battery = PybammBattery(sc.battery)
+        else:
+            self.battery = Battery(sc.battery)
         self.chargers = [Charger(c, sc.seed * 1000 + n, t0) for n, c in enumerate(sc.chargers)]
         self.loads = [Load(p, sc.seed * 1000 + 500 + n, t0, k) for n, p in enumerate(sc.loads)]
         self._guess = 0.0
         self.system_off = False
 
+    def _use_trace(self, n_total: int) -> None:
+        from . import traces
+        try:
+            self.trace = traces.load_or_solve(self.sc, n_total + 1, self.progress, self.log)
+        except Exception as e:
+            if isinstance(e, SimError):
+                raise
+            raise SimError("PyBaMM battery: %s" % e) from None
+        self.battery = self.trace
+        self.chargers, self.loads = [], []
+        self.system_off = False
+
     # -- physics ------------------------------------------------------------------------------------------------
     def step(self, t: float, dt: float) -> tuple[float, float, float]:
         """One step of the physical world: (terminal V, battery current, shunt current)."""
+        if self.trace is not None:
+            return self.trace.at(int(t))
         b = self.battery
         v0 = b.v
         load_a = 0.0
@@ -392,6 +415,9 @@ class Runner:
         res = RunResult(sc, self.runtime)
         start = time.monotonic()
         n_total = int(round(sc.duration_s))
+        if sc.battery.model == "pybamm" and self.trace is None:
+            self._use_trace(n_total)
+            start = time.monotonic()
         events = list(sc.events)
         with tempfile.TemporaryDirectory(prefix="shunt-sim-") as tmp:
             state = os.path.join(tmp, "state")
@@ -432,10 +458,12 @@ class Runner:
                         elif ev.kind == "power_cut":
                             cut = ev
                             break
-                        elif ev.kind == "charger":
+                        elif ev.kind == "charger" and self.trace is None:
                             next(c for c in self.chargers if c.p.name == ev.target).p.enabled = ev.enabled
-                        elif ev.kind == "load":
+                        elif ev.kind == "load" and self.trace is None:
                             next(x for x in self.loads if x.p.name == ev.target).p.enabled = ev.enabled
+                        elif ev.kind in ("charger", "load"):
+                            pass                  # already in the solved trace
                         else:
                             noise = (ev.noise_uv, ev.offset_uv)
                             fw.line("N %d %d" % (round(noise[0]), round(noise[1])))
@@ -506,7 +534,8 @@ class Runner:
                 fw.send_now("W %d" % end_ms)
                 return
             fw.send_now("W %d" % now_ms)
-            time.sleep(min(TICK_S, (end_ms - now_ms) / 1000.0 / self.speed))
+            tick = max(TICK_MIN_S, min(TICK_S, 0.05 / self.speed))
+            time.sleep(min(tick, (end_ms - now_ms) / 1000.0 / self.speed))
 
     @staticmethod
     def _advance(fw: Firmware, t_rel: int, res: RunResult) -> None:
