@@ -124,6 +124,7 @@ class Device:
         self.storage.acknowledge(self.offset_nv, self.offset_op_s)
 
     # ---- state commands (BM §4.3, §4.4, §9, §11.1, §14.2) -------------------------------------------------
+    # Alike on purpose (one apply-then-save pair per command, so each is one line for its callers to find).
     def synchronize(self):
         """Manual sync to 100 % (§4.4)."""
         self.monitor.synchronize()
