@@ -26,3 +26,9 @@ RELAY_INACTIVE = 0
 # Status LED (many DevKitC clones have a blue LED on GPIO 2; the original has only a power LED). None = none.
 LED_PIN = 2
 LED_ACTIVE = 1
+
+# Safe mode (docs/first-boot.md): press and hold BOOT (GPIO 0, active low) within SAFE_MODE_WINDOW_MS after
+# pressing EN; the app and the watchdog then do not start. Held during the reset itself, GPIO 0 selects the ROM
+# download mode instead. None = no button. The flag file /safe_mode (tools/deploy.py) does the same.
+SAFE_MODE_PIN = 0
+SAFE_MODE_WINDOW_MS = 1000

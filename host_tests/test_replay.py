@@ -204,3 +204,11 @@ def test_replay_past_the_ce_and_h6_limits_keeps_saving_on_every_runtime(tmp_path
         outs.append((r.stdout, (state / "state_a.bin").read_bytes(), (state / "state_b.bin").read_bytes()))
     for o in outs[1:]:
         assert o == outs[0]
+
+
+def test_micropython_binary_must_exist_and_go_with_the_micropython_runtime(tmp_path):
+    trace = write_trace(tmp_path / "t.csv", [(0, 12000, 0), (141, 12000, 0)])
+    for args in (["--runtime", "micropython", "--micropython", tmp_path / "nope"],
+                 ["--runtime", "cpython", "--micropython", sys.executable]):
+        r = run([trace] + args)
+        assert r.returncode == 2 and r.stdout == b"" and b"--micropython" in r.stderr, r.stderr

@@ -56,7 +56,7 @@ MUTANTS = (
     ("TTG floor ignored", "firmware/shunt/ttg.py",
      "r = (c_pu - qp_pu) - c_pu * floor_pm // 1000", "r = c_pu - qp_pu", [CORE + "test_monitor.py"]),
     ("alarm set delay > 10 s -> >= 10 s (BM 10)", "firmware/shunt/alarms.py",
-     "elif self.ms > SET_DELAY_MS:", "elif self.ms >= SET_DELAY_MS:", [CORE + "test_alarms.py", CORE + "test_relay.py"]),
+     "elif self.ms > self._set_ms:", "elif self.ms >= self._set_ms:", [CORE + "test_alarms.py", CORE + "test_relay.py"]),
     ("save rate limit 60 s -> 59 s (BM 14.2)", "firmware/shunt/saver.py",
      "RATE_S = const(60)", "RATE_S = const(59)", [CORE + "test_saver.py"]),
     ("periodic save 600 s -> 601 s", "firmware/shunt/saver.py",

@@ -5,10 +5,13 @@ from shunt.convert import SHUNT_RAW_MAX, SHUNT_RAW_MIN, BUS_RAW_LIMIT
 from micropython import const
 
 try:
-    from time import ticks_diff
+    from time import ticks_diff, ticks_add
 except ImportError:  # CPython: plain integers from a fake clock
     def ticks_diff(a, b):
         return a - b
+
+    def ticks_add(a, b):
+        return a + b
 
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)
@@ -38,6 +41,10 @@ _FAULT_SILENCE_MS = const(1000)   # ... or 1 000 ms without a good sample
 _CLEAR_GOOD = const(10)       # W13 clears after 10 consecutive good samples
 _PROBE_MS = const(1000)       # re-probe and re-configure every 1 s while faulted
 _CHECK_MS = const(1000)       # read back the configuration about once a second (platform.md §1.5)
+# ticks_ms wraps every 2^30 ms on the ESP32 and ticks_diff is valid within ±2^29 ms (6.2 days, extmod/modtime.c
+# :166-173): a stamp left alone longer reads as in the future. So the probe stamp follows every healthy poll,
+# and the others are moved up to _STALE_MS when older; every rule above compares ages of at most a few seconds.
+_STALE_MS = const(60000)
 
 
 class INA226:
@@ -202,6 +209,13 @@ class Sampler:
 
     def poll(self, now_ms):
         ina = self.ina
+        if not self.fault:
+            # a probe is due as soon as a fault begins, whatever the uptime (a boot-time stamp would wrap)
+            self._probe_at = ticks_add(now_ms, -_PROBE_MS)
+        if ticks_diff(now_ms, self._last_good) > _STALE_MS:
+            self._last_good = ticks_add(now_ms, -_STALE_MS)
+        if ticks_diff(now_ms, self._check_at) > _STALE_MS:
+            self._check_at = ticks_add(now_ms, -_STALE_MS)
         if self.fault and ticks_diff(now_ms, self._probe_at) >= _PROBE_MS and \
                 (not ina.ok or ticks_diff(now_ms, self._last_good) >= _PROBE_MS):
             # No good sample for a second while faulted: re-probe and re-configure (BM §2).

@@ -46,7 +46,7 @@ TABLE = (
     ("relay_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_set", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
-    ("device_name", TEXT, "", "", 0, 32, 0, None),
+    ("device_name", TEXT, "", "", 0, 20, 0, None),
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
     ("battery_type", ENUM, "", 0, 0, 1, 0, ("lead_acid", "lfp")),
@@ -142,8 +142,11 @@ def parse_fixed(text, decimals):
     return -v if neg else v
 
 
+_DIGITS_MAX = 12      # digits before or after the point: keeps every parsed value a small integer
+
+
 def _digits(s):
-    if len(s) > 12:
+    if len(s) > _DIGITS_MAX:
         return False
     for c in s:
         if c < "0" or c > "9":
@@ -200,9 +203,101 @@ def parse(name, text):
     if kind == LINKED and t.lower() == "linked":
         return -1
     v = parse_fixed(t, r[6])
+    if v is None and _too_long(t):
+        raise ValueError("%s %s: more than %d digits before or after the point (%s)"
+                         % (name, _show(t), _DIGITS_MAX, describe_range(r)))
     if v is None or v < r[4] or v > r[5]:
         raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
     return v
+
+
+def _too_long(t):
+    # issue 14: "00000000000012" is refused for its digits, not with a misleading range message
+    s = t[1:] if t[:1] in ("-", "+") else t
+    for part in s.split("."):
+        if len(part) > _DIGITS_MAX:
+            return True
+    return False
+
+
+_DIGITS_MAX = 12      # digits before or after the point: keeps every parsed value a small integer
+
+
+def _digits(s):
+    if len(s) > _DIGITS_MAX:
+        return False
+    for c in s:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
+def describe_range(r):
+    """'1..9999 Ah' style text for error messages and the `list` command."""
+    name, kind, unit, default, lo, hi, dec, choices = r
+    u = (" " + unit) if unit else ""
+    if kind == NUM:
+        return "%s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
+    if kind == LINKED:
+        return "linked, or %s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
+    if kind == ENUM:
+        return "|".join(choices) + u
+    if kind == TEXT:
+        return "0..%d printable ASCII characters" % hi
+    return "32 hex characters (16 bytes)"
+
+
+def _enum_value(name, index):
+    return int(TABLE[_INDEX[name]][7][index]) if name == "nominal_voltage" and index else index
+
+
+def _enum_index(r, value):
+    if r[0] == "nominal_voltage":
+        return 0 if value == 0 else r[7].index(str(value))
+    return value
+
+
+def parse(name, text):
+    """Validate a user's text for a setting and return its stored value, or raise ValueError that names the
+    setting, the value given and what is allowed. Pure: changes nothing."""
+    r = row(name)
+    kind = r[1]
+    if not isinstance(text, str):
+        raise ValueError("%s: value must be text" % name)
+    t = text.strip()
+    if kind == ENUM:
+        tl = t.lower()
+        for i, c in enumerate(r[7]):
+            if tl == c:
+                return _enum_value(name, i)
+        raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+    if kind == TEXT:
+        t = text  # a name may hold inner and outer spaces; only the console strips the line ends
+        if len(t) > r[5] or not all(0x20 <= ord(c) < 0x7F for c in t):
+            raise ValueError("%s: must be %s" % (name, describe_range(r)))
+        return t
+    if kind == KEY:
+        return parse_key(t)
+    if kind == LINKED and t.lower() == "linked":
+        return -1
+    v = parse_fixed(t, r[6])
+    if v is None and _too_long(t):
+        raise ValueError("%s %s: more than %d digits before or after the point (%s)"
+                         % (name, _show(t), _DIGITS_MAX, describe_range(r)))
+    if v is None or v < r[4] or v > r[5]:
+        raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+    return v
+
+
+def _why_not(t, decimals):
+    # What parse_fixed refused, in words (issue 14: "00000000000012" is no range error).
+    s = t[1:] if t[:1] in ("-", "+") else t
+    whole, _, frac = s.partition(".")
+    if (whole or frac) and all(c in "0123456789" for c in whole + frac):
+        if len(whole) > _DIGITS_MAX or len(frac) > _DIGITS_MAX:
+            return "more than %d digits" % _DIGITS_MAX
+        return "finer than the step (%d decimals)" % decimals if decimals else "not a whole number"
+    return "not a decimal number"
 
 
 def parse_key(t):
@@ -276,6 +371,18 @@ def check_stored(name, value):
     if not isinstance(value, (bytes, bytearray)) or len(value) != 16:
         raise ValueError("instant_readout_key: must be 16 bytes")
     return bytes(value)
+
+
+def nearest_stored(name, value):
+    """The allowed stored value nearest to an integer `value` of a NUM, LINKED or ENUM setting (HEX answers it
+    with flags 0x04 when a SET is out of range, vedirect.md §4.3). Pure."""
+    r = row(name)
+    lo, hi = r[4], r[5]
+    if r[1] == ENUM and r[0] != "nominal_voltage":
+        hi = len(r[7]) - 1
+    if r[1] == LINKED and value == -1:
+        return value
+    return lo if value < lo else (hi if value > hi else value)
 
 
 class Settings:

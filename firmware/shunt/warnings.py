@@ -30,7 +30,8 @@ W12 = const(2048)
 W13 = const(4096)
 W14 = const(8192)
 W15 = const(16384)
-_LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
+_LEAD_REST_MV = const(13000)
+_GIGA = const(1000000000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -364,11 +365,14 @@ class Warnings:
                 and 12 * v > _LEAD_REST_MV * n and i_int < 0 and -i_int <= 50 * mon.capacity_ah):
             t = self._w15_ms
             if t == 0:
-                self._w15_h6 = mon.hist[6]   # H6 (mAh, ≤ 0) at the start of the hour
+                self._w15_h6 = mon.h6_mah    # cumulative mAh drawn (H6's low limb, < 10^9) at the start
             t += dt_ms
             if t >= _60MIN_MS:
                 t = _60MIN_MS
-                if self._w15_h6 - mon.hist[6] >= 5 * mon.capacity_ah:     # 0.5 % of capacity drawn
+                d = mon.h6_mah - self._w15_h6
+                if d < 0:
+                    d += _GIGA                # the limb carried into H6's 10^9 part meanwhile
+                if d >= 5 * mon.capacity_ah:  # 0.5 % of capacity drawn in the hour
                     m |= W15
                     self.w15_v_mv = v
                     t = 0

@@ -47,7 +47,8 @@ def _write_json(fs, name, obj):
 
 def _boot(fs, lines=None):
     log = lines.append if lines is not None else (lambda s: None)
-    return App(None, None, store=Store(fs.root, CODEC), urandom=_rand(), log=log)
+    # the stored key counts as drawn with the radio on (entropy=False: no one-time replacement, issue 12)
+    return App(None, None, store=Store(fs.root, CODEC), urandom=_rand(), log=log, entropy=False)
 
 
 def _run_s(app, seconds):
@@ -304,4 +305,26 @@ def test_a_failed_secret_write_leaves_no_tmp_file():
         app = _boot(fs)
         raises(OSError, app.device.store_secret, "ab" * 32)
         assert "secret.txt.tmp" not in fs.names()
+    _with_fs(t)
+
+
+def test_the_console_acknowledge_command_needs_auth_and_clears_w10():
+    import hashlib
+    from proto.console import Console
+    from console_fakes import login, code, SECRET
+
+    def t(fs):
+        d = _stored()
+        d["values"]["relay_off_delay"] = 501
+        _write_json(fs, "settings.json", d)
+        app = App(None, None, store=Store(fs.root, CODEC), urandom=_rand(), sha256=hashlib.sha256,
+                  log=lambda s: None)
+        app.auth.set_secret(SECRET)
+        c = Console(app.device, app.auth)
+        assert code(c.handle_line("acknowledge")) == "AUTH"
+        login(c)
+        r = c.handle_line("acknowledge")
+        assert code(r) == "OK" and "relay_off_delay" in r, r
+        _run_s(app, 3)
+        assert not app.monitor.warnings & W10 and not app.unacknowledged
     _with_fs(t)
