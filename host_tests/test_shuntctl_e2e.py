@@ -144,6 +144,23 @@ def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
     assert ctl(server, "save").returncode == 0
 
 
+def test_the_auth_rule_and_the_plain_commands_come_from_the_console_table(server):
+    # One owner (issue 16): shuntctl reads proto.console's table, so `raw` authenticates exactly when the
+    # console would refuse without it, and every argument-less console command is a subcommand.
+    import shuntctl
+    from proto.console import COMMANDS, needs_auth
+    assert set(shuntctl.PLAIN.values()) >= {"synchronize", "save", "restart", "clear_history", "zero_current",
+                                            "restore_defaults", "instant_readout_rekey"}
+    assert all(COMMANDS[c][:2] == (0, 0) for c in shuntctl.PLAIN.values())
+    assert needs_auth("save") and not needs_auth("status")
+    r = ctl(server, "raw", "save", secret=None)
+    assert r.returncode == 2 and "--secret" in r.stderr            # it tried to log in first
+    r = ctl(server, "raw", "save")
+    assert r.returncode == 0 and r.stdout.strip().endswith("OK saved")
+    r = ctl(server, "raw", "status", secret=None)
+    assert r.returncode == 0 and "SOC=" in r.stdout
+
+
 def test_apply_battery_type_shows_then_makes_the_changes(server):
     # issue 17: one step to the chemistry's values; every change shown first, made only with --yes
     r = ctl(server, "apply-battery-type", "lfp")

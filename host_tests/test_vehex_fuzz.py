@@ -27,6 +27,8 @@ class _Mon:
 
     def __init__(self):
         self.hist = list(range(19))
+        self.h6_giga = 0
+        self.h6_mah = 6
 
     def power_w(self):
         return -33

@@ -263,7 +263,7 @@ def _tcp_lines(app, a, err):
                     drop(s)
                     continue
                 for item in asm.feed(data):
-                    reply = con.too_long(item) if isinstance(item, int) else con.handle_line(item)
+                    reply = con.reply(item)
                     out += reply.encode()
 
 
@@ -272,4 +272,5 @@ def _unhex(s):
     return bytes(int(s[i:i + 2], 16) for i in range(0, len(s) - 1, 2))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -125,10 +125,7 @@ class BleNus:
                     await asyncio.sleep_ms(_IDLE_MS)
                     continue
                 item = pending.pop(0)
-                if isinstance(item, int):
-                    reply = self._console.too_long(item)
-                else:
-                    reply = await self._console.handle_line_async(item)
+                reply = await self._console.reply_async(item)
                 if not await self.send(conn, reply):
                     break
         finally:

@@ -55,13 +55,6 @@ class LineAssembler:
                 self._n = 0
 
 
-def reply_for(console, item):
-    """The console's reply to one assembled item (a line, or the length of an overlong one)."""
-    if isinstance(item, int):
-        return console.too_long(item)
-    return console.handle_line(item)
-
-
 class PolledReader:
     """A reader for `sys.stdin.buffer` that never blocks the asyncio loop. On MicroPython `stdin.read(n)` returns
     only when n characters have arrived (shared/runtime/sys_stdio_mphal.c:60-75 and 137-142 loop
@@ -133,9 +126,6 @@ class ConsoleStream:
                 self._lines.reset()
                 return
             for item in self._lines.feed(data):
-                if isinstance(item, int):
-                    reply = c.too_long(item)
-                else:
-                    reply = await c.handle_line_async(item)
+                reply = await c.reply_async(item)
                 self._writer.write(reply.encode())
                 await self._writer.drain()

@@ -28,7 +28,6 @@ CONFIG_POR = const(0x4127)
 # 588 µs, one result every ≈ 942 ms (still inside the 1 000 ms sensor-fault limit), so that a multi-day
 # simulation runs at about one sample a second; never a user setting.
 CONFIGS = (0x4727, 0x453F, 0x4E9F)
-PERIODS_MS = (141, 150, 942)   # typical result periods (platform.md §1.2); diagnostics only, never integrated
 _CNVR = const(0x0400)       # Mask/Enable: assert ALERT on conversion ready
 _CVRF = const(0x0008)       # Mask/Enable: conversion ready; reading 0x06 clears it (platform.md §1.5)
 
@@ -127,23 +126,13 @@ class INA226:
         try:
             if not self._read(_REG_MASK) & _CVRF:
                 return NONE
-            i2c = self._i2c
-            addr = self.address
             b = self._shunt
-            try:
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
+            self._read_into(_REG_SHUNT, b)
             s = (b[0] << 8) | b[1]
             if s & 0x8000:
                 s -= 0x10000
             b = self._bus
-            try:
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
+            self._read_into(_REG_BUS, b)
         except OSError:
             self.i2c_errors += 1
             self.dropped += 1
@@ -157,13 +146,16 @@ class INA226:
         return SAMPLE
 
     # -- register access (retried once at once, BM §2) ---------------------------------------------------
-    def _read(self, reg):
-        b = self._buf
+    def _read_into(self, reg, b):
         try:
             self._i2c.readfrom_mem_into(self.address, reg, b)
         except OSError:
             self.i2c_errors += 1
             self._i2c.readfrom_mem_into(self.address, reg, b)
+
+    def _read(self, reg):
+        b = self._buf
+        self._read_into(reg, b)
         return (b[0] << 8) | b[1]
 
     def _write(self, reg, value):
@@ -191,11 +183,9 @@ class Sampler:
         self.fault = False            # W13
         self.faults = 0               # times the fault state was entered
         self.error = None             # text of the last probe failure, for the console
-        self.late = 0                 # gaps between good samples longer than 1.5 result periods (diagnostic)
         self._drops = 0
         self._good = 0
         self._last_good = now_ms
-        self._have_good = False
         self._probe_at = now_ms
         self._check_at = now_ms
         if not ina.ok:
@@ -234,9 +224,6 @@ class Sampler:
             return self._silence(now_ms)
         r = ina.poll()
         if r == SAMPLE:
-            if self._have_good and ticks_diff(now_ms, self._last_good) > PERIODS_MS[ina.timing] * 3 // 2:
-                self.late += 1
-            self._have_good = True
             self._last_good = now_ms
             self._drops = 0
             if self.fault:

@@ -55,6 +55,15 @@ _COMMANDS = {
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
           "zero_current", "clear_history", "restore_defaults", "apply_battery_type", "restart", "save", "relay",
           "instant_readout_rekey", "acknowledge", "auth", "logout", "passwd")
+COMMANDS = _COMMANDS      # the table host tools read (tools/shuntctl.py): one owner of arity and the auth rule
+ORDER = _ORDER
+
+
+def needs_auth(cmd):
+    """True if console command `cmd` changes something and so needs an authenticated session."""
+    spec = _COMMANDS.get(cmd)
+    return spec is not None and spec[2] == _AUTH
+
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
 _HIST = (
@@ -176,6 +185,15 @@ class Console:
             self.auth.elapse(dt_ms)
 
     # --- entry points --------------------------------------------------------------------------------
+    def reply(self, item):
+        """The reply to one item of a transport's LineAssembler: a line, or the length of an overlong line it
+        dropped (the one line-to-reply step of every transport)."""
+        return self.too_long(item) if isinstance(item, int) else self.handle_line(item)
+
+    async def reply_async(self, item):
+        """As reply, through handle_line_async (the board's transports)."""
+        return self.too_long(item) if isinstance(item, int) else await self.handle_line_async(item)
+
     def handle_line(self, line):
         """One request line (bytes or str, with or without its line end) -> the whole reply text."""
         try:

@@ -129,11 +129,17 @@ class Device:
         """Start-up diagnostics of damaged files not yet acknowledged (the console lists them)."""
         return getattr(self.storage, "unacknowledged", [])
 
+    @property
+    def unacknowledged(self):
+        """The start-up diagnostics of damaged files not yet acknowledged (the storage port keeps them)."""
+        return getattr(self.storage, "unacknowledged", ())
+
     def acknowledge(self):
         """The user has read the diagnostics of damaged files: the values in force replace them (issue 14)."""
         self.storage.acknowledge(self.offset_nv, self.offset_op_s)
 
     # ---- state commands (BM §4.3, §4.4, §9, §11.1, §14.2) -------------------------------------------------
+    # Alike on purpose (one apply-then-save pair per command, so each is one line for its callers to find).
     def synchronize(self):
         """Manual sync to 100 % (§4.4)."""
         self.monitor.synchronize()

@@ -5,6 +5,7 @@ from micropython import const
 import struct
 
 from shunt.fixed import rdiv
+from shunt.settings import hex_digit
 from proto.vedirect import PID, FW, VERSION_WORD, MODEL
 from shunt.settings import nearest_stored, row as setting_row
 
@@ -112,15 +113,6 @@ def _encode_into(out, p, cmd, payload, n):
     return p + 3
 
 
-def _hexval(c):
-    if 48 <= c <= 57:
-        return c - 48
-    c |= 0x20
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
-
-
 class HexHandler:
     """Feed it the bytes received on the VE.Direct port; it queues the replies in `out[:out_len]`.
 
@@ -196,7 +188,7 @@ class HexHandler:
         if k < 3 or not (k & 1):
             self._error()
             return 0
-        cmd = _hexval(line[0])
+        cmd = hex_digit(line[0])
         if cmd < 0:
             self._error()
             return 0
@@ -204,8 +196,8 @@ class HexHandler:
         nb = (k - 1) >> 1
         s = cmd
         for j in range(nb):
-            hi = _hexval(line[1 + 2 * j])
-            lo = _hexval(line[2 + 2 * j])
+            hi = hex_digit(line[1 + 2 * j])
+            lo = hex_digit(line[2 + 2 * j])
             if hi < 0 or lo < 0:
                 self._error()
                 return 0
@@ -293,6 +285,14 @@ class HexHandler:
         struct.pack_into("<I" if _SIZE[typ] == 4 else ("<H" if _SIZE[typ] == 2 else "<B"), pay, 3, _NA[typ])
         return F_OK, _SIZE[typ]
 
+    def _word(self, pay, w, last):
+        # product id / firmware version records: 00, the word little-endian, then `last` (VD §4.6)
+        pay[3] = 0
+        pay[4] = w & 0xFF
+        pay[5] = w >> 8
+        pay[6] = last
+        return F_OK, 4
+
     def _str(self, pay, s, size):
         n = len(s)
         for j in range(n):
@@ -356,17 +356,9 @@ class HexHandler:
         if reg == 0xEEFB:
             return self._put(pay, UN16, st["shunt_rating_a"])
         if reg == 0x0100:
-            pay[3] = 0
-            pay[4] = PID & 0xFF
-            pay[5] = PID >> 8
-            pay[6] = 0xFF
-            return F_OK, 4
+            return self._word(pay, PID, 0xFF)
         if reg == 0x0102:
-            pay[3] = 0
-            pay[4] = FW & 0xFF
-            pay[5] = FW >> 8
-            pay[6] = 0
-            return F_OK, 4
+            return self._word(pay, FW, 0)
         if reg == 0x010A:
             return self._str(pay, self.serial, 24)
         if reg == 0x010B:

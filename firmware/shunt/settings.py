@@ -313,8 +313,8 @@ def from_hex(text, n):
         return None
     out = bytearray(n)
     for i in range(n):
-        hi = _hexval(text[2 * i])
-        lo = _hexval(text[2 * i + 1])
+        hi = hex_digit(ord(text[2 * i]))
+        lo = hex_digit(ord(text[2 * i + 1]))
         if hi < 0 or lo < 0:
             return None
         out[i] = hi * 16 + lo
@@ -325,8 +325,8 @@ def to_hex(b):
     return "".join("%02x" % x for x in b)
 
 
-def _hexval(c):
-    o = ord(c)
+def hex_digit(o):
+    """The value of one hex digit given as a character code (0-9, a-f, A-F), or -1."""
     if 48 <= o <= 57:
         return o - 48
     o |= 0x20

@@ -421,6 +421,16 @@ def test_rekey_changes_the_first_byte():
     assert dev.calls == ["persist"]
 
 
+def test_rekey_with_a_broken_random_source_reports_instead_of_spinning():
+    # Issue 16: the old loop spun forever on short urandom output; the Device gives up after a few draws.
+    dev = Device()
+    old = dev.settings.values["instant_readout_key"]
+    dev.urandom = lambda n: b"\x01"
+    c, dev = _console(authed=True, dev=dev)
+    r = c.handle_line("instant_readout_rekey")
+    assert code(r) == "VALUE" and dev.settings.values["instant_readout_key"] == old and dev.calls == []
+
+
 # --- malformed input ---------------------------------------------------------------------------------------
 def test_empty_and_blank_lines():
     c, dev = _console(authed=True)
