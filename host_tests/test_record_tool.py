@@ -163,6 +163,7 @@ def test_a_bad_source_is_one_line_and_status_2(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("record: cannot read") and "Traceback" not in r.stderr
 
 
+@pytest.mark.realtime
 def test_recording_the_live_simulator_replays_to_the_same_soc_and_syncs(tmp_path):
     """10 simulated minutes of the simulator's live pty at 10x speed, recorded by record.py from the host clock,
     replayed with the scenario's settings: the same SOC (0.1 %) and sync moments (1 s) as the simulator's own

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import serial
 
 from test_vedirect_clients import _jmfife, _m8, _m8_feed
@@ -101,6 +102,7 @@ def _blocks(data):
         start = k + 10
 
 
+@pytest.mark.realtime
 def test_live_pty_at_speed_1_and_10_with_a_stuck_console_client():
     procs = {s: _start(s) for s in (1, 10)}
     try:
