@@ -11,8 +11,7 @@ except ImportError:  # CPython (host simulator): ticks never wrap there
         return a - b
 
 from shunt.settings import Settings
-from shunt.monitor import Monitor, STATE_FIELDS
-from shunt.record import Codec
+from shunt.monitor import Monitor, state_codec
 from shunt.saver import Saver, NONE as SAVE_NONE, COMMAND as SAVE_COMMAND
 from shunt.convert import bus_to_mv, shunt_to_ma
 from proto.vedirect import base36_serial
@@ -44,7 +43,7 @@ class App:
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
-        self.store = store if store is not None else Store(root, Codec(STATE_FIELDS))
+        self.store = store if store is not None else Store(root, state_codec())
         self.diagnostics = []
         self._load_settings()
         self.monitor = Monitor(self.settings)

@@ -13,8 +13,7 @@ sys.path.insert(0, sys.argv[1])
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import STATE_FIELDS                # noqa: E402
-from shunt.record import Codec                        # noqa: E402
+from shunt.monitor import state_codec                  # noqa: E402
 from fakes.fake_uart import FakeUART                  # noqa: E402
 from fakes.mem_store import MemStore                  # noqa: E402
 
@@ -24,7 +23,7 @@ def run(seconds):
     chip = FakeINA226()
     i2c = FakeI2C(chip)
     uart = FakeUART(lambda b: None)
-    store = MemStore(Codec(STATE_FIELDS))
+    store = MemStore(state_codec())
     app = App(i2c, uart, store=store, log=lambda s: None)
     console = Console(app, None)
     console.authenticated = True

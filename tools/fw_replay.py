@@ -10,8 +10,7 @@ if _HERE + "/../firmware" not in sys.path:
     sys.path.insert(0, _HERE + "/../firmware")
 
 from app import App                          # noqa: E402
-from shunt.monitor import STATE_FIELDS       # noqa: E402
-from shunt.record import Codec               # noqa: E402
+from shunt.monitor import state_codec         # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
 from fakes.mem_store import MemStore         # noqa: E402
@@ -20,7 +19,7 @@ from fakes.mem_store import MemStore         # noqa: E402
 def replay(trace_path, sets, state_dir, frame_every, out, log):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, applied
     after the stored settings, each validated and persisted like a console `set`."""
-    store = Store(state_dir, Codec(STATE_FIELDS)) if state_dir else MemStore()
+    store = Store(state_dir, state_codec()) if state_dir else MemStore()
     app = App(None, None, store=store, log=log)
     for name, text in sets:
         if app.settings.set(name, text):

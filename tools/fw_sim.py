@@ -16,8 +16,7 @@ from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import STATE_FIELDS                # noqa: E402
-from shunt.record import Codec                        # noqa: E402
+from shunt.monitor import state_codec                  # noqa: E402
 from drivers.store import Store                       # noqa: E402
 
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
@@ -65,7 +64,7 @@ def main():
     chip = FakeINA226()
     i2c = FakeI2C(chip)
     uart = FakeUART(out.write)
-    store = Store(a["state"], Codec(STATE_FIELDS)) if a["state"] else MemStore()
+    store = Store(a["state"], state_codec()) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]

@@ -283,7 +283,7 @@ class Console:
         v = self.device.settings.format(name)
         if kind == _st.TEXT:
             return quote(v)
-        if unit and (kind != _st.ENUM or v[:1].isdigit()):
+        if unit and ((kind != _st.ENUM and kind != _st.TEMP) or v[:1].isdigit() or v[:1] == "-"):
             i = v.find(" (")
             return v + " " + unit if i < 0 else v[:i] + " " + unit + v[i:]
         return v
@@ -659,4 +659,6 @@ def _default_text(r):
         return choices[d]
     if kind == _st.TEXT:
         return quote(d)
+    if kind == _st.TEMP:
+        return "off" if not d else str((d - _st.ZERO_C_CK) // 100) + u
     return "random at first start"

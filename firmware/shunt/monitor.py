@@ -13,6 +13,7 @@ from shunt.alarms import Alarms
 from shunt.relay import Relay
 from shunt.nominal import Nominal
 from shunt.warnings import Warnings
+from shunt.aux import Aux
 
 # Units (§0.1). cu = 0.01 mA·ms; pu = cu / 65536.
 CU_PER_MAH = const(360000000)
@@ -53,7 +54,28 @@ STATE_FIELDS = (
     ("h6_rem", "I"), ("h7", "i"), ("h8", "i"), ("h9_ref_s", "I"), ("depth_sum", "q"), ("cycle_min", "i"),
     ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
+    # Format version 2 (issue 18): the aux history H13-H16 (shunt.aux).
+    ("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"),
 )
+STATE_VERSION = const(2)
+# Format version 1 = version 2 without the aux history, which a migrated record starts at 0.
+STATE_FIELDS_V1 = STATE_FIELDS[:-5]
+
+
+def _migrate_v1(values):
+    d = dict(values)
+    for name, _ in STATE_FIELDS[-5:]:
+        d[name] = 0
+    return d
+
+
+STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, _migrate_v1)}
+
+
+def state_codec():
+    """The state record's codec: the current layout, its version and the migrations of older records."""
+    from shunt.record import Codec
+    return Codec(STATE_FIELDS, STATE_VERSION, STATE_MIGRATIONS)
 
 
 def _rate_cu(r, x, y):
@@ -211,6 +233,7 @@ class Monitor:
         self.relay = Relay(settings)
         self.nominal = Nominal(settings)
         self.warn = Warnings(settings)
+        self.aux = Aux(settings)
         # measured values of the latest sample
         self.v_mv = 0
         self.i_ma = 0
@@ -269,6 +292,7 @@ class Monitor:
         self.h4_armed = 0
         self.h5_armed = 1
         self.below90 = 0
+        self.aux.clear_history()
         for e in (self.e_dis, self.e_chg):
             for k in range(_E_LEN):
                 e[k] = 0
@@ -293,6 +317,8 @@ class Monitor:
             "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": _e_rem(self.e_dis),
             "e_chg_cwh": self.e_chg[0], "e_chg_rem": _e_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
             "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
+            "aux_h13": self.aux.h13, "aux_h14": self.aux.h14, "aux_h15": self.aux.h15, "aux_h16": self.aux.h16,
+            "aux_h1516_valid": self.aux.h1516_valid,
         }
 
     def set_state(self, d):
@@ -315,6 +341,7 @@ class Monitor:
         _e_set(self.e_dis, d["e_dis_cwh"], d["e_dis_rem"])
         _e_set(self.e_chg, d["e_chg_cwh"], d["e_chg_rem"])
         self.nominal.load(d["nominal_v"], d["nominal_chg_s"], d["nominal_stopped"])
+        self.aux.set_state(d)
         self._clamp_qp()
         self.restored = 1
         self.warn.set(7)
@@ -330,6 +357,7 @@ class Monitor:
                 self.nominal.user_edit()
             else:
                 self.nominal.restart()
+        self.aux.configure()
         self.configure()
 
     def configure(self):
@@ -512,7 +540,7 @@ class Monitor:
             self.h11 += 1
         if started & 2:
             self.h12 += 1
-        self.alarm_bits = self.alarms.bits          # live, like V and I: the text carries the current alarm state
+        self.alarm_bits = self.alarms.bits | self.aux.bits   # live, like V and I: the text carries the alarm state
         self.relay.step(self, dt_ms)
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
@@ -654,6 +682,7 @@ class Monitor:
         self._slot_pos = p + 1 if p + 1 < _TTG_SLOTS else 0
         if self._slots < _TTG_SLOTS:
             self._slots += 1
+        self.aux.second(self)       # the aux input is read and judged once a second, never per sample
         self.refresh()
 
     def _soc_cpct(self):
@@ -711,9 +740,14 @@ class Monitor:
         h[10] = self.h10
         h[11] = self.h11
         h[12] = self.h12
+        aux = self.aux
+        h[13] = aux.h13
+        h[14] = aux.h14
+        h[15] = aux.h15
+        h[16] = aux.h16
         h[17] = self.e_dis[0]
         h[18] = self.e_chg[0]
-        self.alarm_bits = self.alarms.bits
+        self.alarm_bits = self.alarms.bits | aux.bits
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
 

@@ -12,6 +12,7 @@ ENUM = const(1)     # one of a list of words (or numbers), stored as the index o
 TEXT = const(2)     # printable ASCII, stored as str
 KEY = const(3)      # 16 bytes, shown as 32 lowercase hex characters; secret
 LINKED = const(4)   # "linked" (stored -1) or an exact decimal
+TEMP = const(5)     # "off" (stored 0) or whole °C, stored in 0.01 K as the HEX registers carry it (VD §4.6)
 
 # name, kind, unit, default (stored), low, high, decimals, choices
 # For ENUM the choices are the words; the stored value is the index, except nominal_voltage (see _ENUM_VALUES).
@@ -53,11 +54,26 @@ TABLE = (
     ("device_name", TEXT, "", "", 0, 32, 0, None),
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
+    # The aux input (issue 18, VD §4.6 0xEEF8 numbering: the stored value is the HEX value).
+    ("aux_input", ENUM, "", 3, 0, 3, 0, ("starter", "midpoint", "temperature", "none")),
+    ("aux_voltage_divider", NUM, "", 1000, 900, 20000, 3, None),
+    ("alarm_low_starter_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_low_starter_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_starter_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_starter_clear", NUM, "V", 0, 0, 950, 1, None),
+    # Victron's defaults, as a real BMV-712 answers 0x0331/0x0332 (20, 15: hex_pairs.txt).
+    ("alarm_midpoint_set", NUM, "%", 20, 0, 990, 1, None),
+    ("alarm_midpoint_clear", NUM, "%", 15, 0, 990, 1, None),
+    ("alarm_low_temperature_set", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_low_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_high_temperature_set", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_high_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
+    ("relay_aux_alarms", ENUM, "", 0, 0, 1, 0, ("off", "on")),
 )
 
 # Settings kept by restore_defaults (§1 rules).
 KEPT_BY_RESTORE = ("shunt_rating_a", "shunt_rating_mv", "current_invert", "voltage_divider", "ina226_timing",
-                   "device_name", "instant_readout_key")
+                   "device_name", "instant_readout_key", "aux_voltage_divider")
 SECRET = ("instant_readout_key",)
 SCHEMA_VERSION = const(1)
 
@@ -67,6 +83,7 @@ for _i, _row in enumerate(TABLE):
 NAMES = tuple(r[0] for r in TABLE)
 
 _POW10 = (1, 10, 100, 1000)
+ZERO_C_CK = const(27315)     # 0 °C in 0.01 K (VD §4.7: HEX = °C × 100 + 27315)
 
 
 def row(name):
@@ -134,6 +151,8 @@ def describe_range(r):
         return "linked, or %s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
     if kind == ENUM:
         return "|".join(choices) + u
+    if kind == TEMP:
+        return "off, or %d..%d%s in steps of 1" % (lo, hi, u)
     if kind == TEXT:
         return "0..%d printable ASCII characters" % hi
     return "32 hex characters (16 bytes)"
@@ -172,6 +191,13 @@ def parse(name, text):
         return parse_key(t)
     if kind == LINKED and t.lower() == "linked":
         return -1
+    if kind == TEMP:
+        if t.lower() == "off":
+            return 0
+        v = parse_fixed(t, 0)
+        if v is None or v < r[4] or v > r[5]:
+            raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+        return ZERO_C_CK + 100 * v
     v = parse_fixed(t, r[6])
     if v is None or v < r[4] or v > r[5]:
         raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
@@ -232,6 +258,13 @@ def check_stored(name, value):
             raise ValueError("%s %s: must be %s" % (name, fmt_fixed(value, r[6]) if isinstance(value, int) else
                                                     value, describe_range(r)))
         return value
+    if kind == TEMP:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("%s: must be an integer in stored units" % name)
+        c = value - ZERO_C_CK
+        if value and (c % 100 or c < 100 * r[4] or c > 100 * r[5]):
+            raise ValueError("%s %d (0.01 K): must be %s" % (name, value, describe_range(r)))
+        return value
     if kind == ENUM:
         if not isinstance(value, int):
             raise ValueError("%s: must be %s" % (name, describe_range(r)))
@@ -290,6 +323,8 @@ class Settings:
             return fmt_fixed(v, r[6]) + " (unlinked)"
         if kind == ENUM:
             return r[7][_enum_index(r, v)]
+        if kind == TEMP:
+            return str((v - ZERO_C_CK) // 100) if v else "off"
         if kind == TEXT:
             return v
         return to_hex(v)

@@ -31,6 +31,9 @@ W10 = const(512)
 W11 = const(1024)
 W12 = const(2048)
 W13 = const(4096)
+W16 = const(32768)      # aux input hardware absent / no value (issue 18, raised by shunt.aux)
+W17 = const(65536)      # LFP bank charging below 0 °C (issue 18, raised by shunt.aux)
+_MAX_CODE = const(17)
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -59,6 +62,12 @@ ADVICE = (
     "W12 measurement outage: more than 5 s passed without a sample (%d s unmeasured in total); check the "
     "supply of the monitor and the I2C wiring.",
     "W13 sensor fault: the INA226 is not answering; check its I2C wiring and supply.",
+    None,   # W14, W15: issue 17
+    None,
+    "W16 aux input not available: aux_input is %s but its sensor gives no value (%s); check the wiring "
+    "(board/WIRING.md) or set aux_input none.",
+    "W17 charging below 0 C: the LFP bank is being charged at %s C; charging lithium iron phosphate below "
+    "freezing plates lithium and damages it. Stop charging until the battery is above 5 C, or heat it.",
 )
 
 
@@ -74,8 +83,8 @@ def _fmt(value, decimals):
 def _code_num(code):
     if isinstance(code, str):
         code = int(code.lstrip("Ww"))
-    if not 1 <= code <= 13:
-        raise ValueError("warning %r: must be 1..13 (W01..W13)" % (code,))
+    if not 1 <= code <= _MAX_CODE or ADVICE[code] is None:
+        raise ValueError("warning %r: must be one of W01..W13, W16, W17" % (code,))
     return code
 
 
@@ -432,8 +441,8 @@ class Warnings:
         """[(code, advice)] of the active warnings, in code order, each advice one sentence with its numbers."""
         out = []
         m = self.mask
-        for n in range(1, 14):
-            if not m >> (n - 1) & 1:
+        for n in range(1, _MAX_CODE + 1):
+            if not m >> (n - 1) & 1 or ADVICE[n] is None:
                 continue
             out.append(("W%02d" % n, self._advice(n, mon)))
         return out
@@ -468,4 +477,12 @@ class Warnings:
             return text % (self.w11_i_ma, _fmt(self.w11_soc_cpct, 2))
         if n == 12:
             return text % getattr(mon, "unmeasured_s", 0)
+        if n == 16:
+            aux = mon.aux
+            from shunt.settings import row
+            hw = ("second INA226 at I2C 0x41", "second INA226 at I2C 0x41", "DS18B20 on the 1-Wire pin", "-")
+            return text % (row("aux_input")[7][aux.mode], getattr(aux, "error", None) or hw[aux.mode])
+        if n == 17:
+            t = mon.aux.value
+            return text % (_fmt(t, 2) if t is not None else "---")
         return text

@@ -14,6 +14,9 @@ V1_FIELDS = (
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
 )
 
+# Version 2 (issue 18) appends the aux history.
+V2_ADDED = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
+
 from shunt.monitor import STATE_FIELDS as FIELDS  # noqa: E402
 
 
