@@ -26,3 +26,9 @@ RELAY_INACTIVE = 0
 # Status LED (many DevKitC clones have a blue LED on GPIO 2; the original has only a power LED). None = none.
 LED_PIN = 2
 LED_ACTIVE = 1
+
+# Aux input (issue 18; `aux_input` chooses what it measures). Starter or mid-point voltage: a second INA226 on the
+# same I2C bus, A0 = VS (0x41), bus input only. Temperature: a DS18B20 on a 1-Wire pin (4.7 kOhm to 3.3 V).
+# None = not fitted: the mode still works and reports "not available" with W16.
+AUX_INA226_ADDRESS = 0x41
+ONEWIRE_PIN = 4
