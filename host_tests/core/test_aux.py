@@ -185,3 +185,22 @@ def test_the_once_per_second_aux_step_allocates_nothing():
             m.aux.second(m)
     finally:
         micropython.heap_unlock()
+
+
+def test_relay_follows_aux_alarms_only_when_asked_and_in_default_mode():
+    m = _mon("midpoint", relay_aux_alarms="on")
+    _seconds(m, 11000, 11)
+    assert m.alarm_bits == 128
+    m.sample(24000, 0, 100)
+    assert m.relay.active == 1 and m.relay.latches == 8
+    _seconds(m, 12000, 1)
+    m.sample(24000, 0, 100)
+    assert m.alarm_bits == 0 and m.relay.active == 0
+    m = _mon("midpoint")                        # relay_aux_alarms off (default)
+    _seconds(m, 11000, 11)
+    m.sample(24000, 0, 100)
+    assert m.alarm_bits == 128 and m.relay.active == 0
+    m = _mon("midpoint", relay_aux_alarms="on", relay_mode="charge")
+    _seconds(m, 11000, 11)
+    m.sample(24000, 0, 100)
+    assert m.relay.active == 0
