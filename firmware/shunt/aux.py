@@ -51,7 +51,13 @@ def midpoint_deviation_pm(v_mv, mid_mv):
     zero. None when V ≤ 0. Positive: the top half holds more voltage than the bottom half."""
     if v_mv <= 0:
         return None
-    n = 1000 * (v_mv - 2 * mid_mv)
+    n = v_mv - 2 * mid_mv
+    # |d| > 100 % only with a mid-point outside 0..V (a loose wire): clamp, which also keeps 1000·n below 2^30
+    if n >= v_mv:
+        return 1000
+    if n <= -v_mv:
+        return -1000
+    n *= 1000
     if n < 0:
         return -((-2 * n + v_mv) // (2 * v_mv))
     return (2 * n + v_mv) // (2 * v_mv)

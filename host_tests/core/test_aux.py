@@ -30,6 +30,8 @@ def test_midpoint_deviation_is_victrons_top_minus_bottom_over_total():
     assert midpoint_deviation_pm(48000, 23000) == 42       # 4.16 % -> 4.2 %, rounded half away from zero
     assert midpoint_deviation_pm(2000, 999) == 1           # 0.1 % exactly at a half: 1.0 ‰ -> rounded up
     assert midpoint_deviation_pm(0, 12000) is None
+    assert midpoint_deviation_pm(24000, -500) == 1000 and midpoint_deviation_pm(24000, 819000) == -1000
+    assert midpoint_deviation_pm(819000, 400000) == 23       # every intermediate below 2^30 (ESP32 small int)
 
 
 def test_starter_low_alarm_needs_more_than_10_s_and_clears_past_clear_with_h13():
