@@ -27,7 +27,10 @@ def replay(trace_path, sets, state_dir, frame_every, out, log):
     builder = TextBuilder()
     mon = app.monitor
     f = open(trace_path)
-    f.readline()                        # the header, checked by the caller
+    cols = f.readline().strip().split(",")      # the header, checked by the caller
+    aux_col = len(cols) > 3 and cols[3].strip() == "aux"
+    if aux_col and mon.aux.mode == 3:
+        log("replay: the trace has an aux column but aux_input is none: the column is ignored")
     prev_t = None
     for line in f:
         line = line.strip()
@@ -36,6 +39,10 @@ def replay(trace_path, sets, state_dir, frame_every, out, log):
         parts = line.split(",")
         t = int(parts[0])
         dt = 0 if prev_t is None else t - prev_t
+        if aux_col:
+            # what the aux adapter read (issue 18); it takes effect at the next whole second, as on the board
+            x = parts[3].strip() if len(parts) > 3 else ""
+            mon.aux.reading(None if x in ("", "---") else int(x))
         app.count_sample(int(parts[1]), int(parts[2]), dt)
         # §0.4 / issue 6: after the first row with t_ms >= 1000·s, block A then block B for second s
         s0 = 1 if prev_t is None else prev_t // 1000 + 1

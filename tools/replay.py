@@ -4,8 +4,9 @@
     .venv/bin/python tools/replay.py TRACE.csv [--set NAME=VALUE]... [--runtime cpython|micropython]
                                      [--state DIR] [--frame-every SECONDS]
 
-TRACE.csv has the header t_ms,voltage_mv,current_ma (further columns are ignored); one row per measurement, t_ms
-strictly increasing. The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
+TRACE.csv has the header t_ms,voltage_mv,current_ma, optionally followed by aux (further columns are ignored); one
+row per measurement, t_ms strictly increasing. aux is what the aux input reads (aux_input: mV at the aux input for
+starter or midpoint, 0.01 degC for temperature); an empty cell or --- means no value (the sensor gave none). The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
 first row whose t_ms >= 1000·s the firmware sends block A then block B for second s (only for s divisible by
 --frame-every). --state DIR is the board's flash: restored at start, saved by the normal rules, and the end of
 the trace is a power cut. A bad trace or setting exits with status 2 and one line on stderr, and nothing on stdout.
@@ -24,6 +25,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from shunt import settings as st  # noqa: E402
 
 HEADER = ["t_ms", "voltage_mv", "current_ma"]
+AUX_COLUMN = "aux"
+AUX_LIMIT = 819175       # the widest the aux input can read: 40.96 V at the pin through a 20.000 divider, in mV
 
 
 class TraceError(ValueError):
@@ -52,6 +55,7 @@ def check_trace(path: Path) -> int:
         cols = [c.strip() for c in header.strip().split(",")]
         if cols[:3] != HEADER:
             raise TraceError(f"line 1: header must start with t_ms,voltage_mv,current_ma (got {header.strip()!r})")
+        has_aux = len(cols) > 3 and cols[3] == AUX_COLUMN
         prev = None
         rows = 0
         lineno = 1
@@ -75,6 +79,10 @@ def check_trace(path: Path) -> int:
                                      "(voltage 0..819175 mV, current ±82411758 mA)")
                 if prev is not None and t - prev >= 1 << 29:
                     raise TraceError(f"line {lineno}: gap of {t - prev} ms is longer than ticks_diff allows (2^29)")
+                if has_aux and len(parts) > 3 and parts[3].strip() not in ("", "---"):
+                    x = _int(parts[3], "aux", lineno)
+                    if not -AUX_LIMIT <= x <= AUX_LIMIT:
+                        raise TraceError(f"line {lineno}: aux {x} out of the measurable range (±{AUX_LIMIT})")
                 prev = t
                 rows += 1
         except UnicodeDecodeError:
@@ -97,7 +105,7 @@ def parse_sets(items: list[str]) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="replay.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("trace", type=Path, help="CSV with header t_ms,voltage_mv,current_ma")
+    ap.add_argument("trace", type=Path, help="CSV with header t_ms,voltage_mv,current_ma[,aux]")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a setting by its spec name, e.g. capacity=100 (repeatable)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",
