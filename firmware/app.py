@@ -39,7 +39,7 @@ class App:
     `poll_sensor(now_ms)` whenever a conversion may be ready and `poll_port(now_ms)` every ~20 ms."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, aux=None):
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
@@ -83,6 +83,8 @@ class App:
                 # a damaged secret file: the USB console offers a one-time setup code instead of a crash
                 self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
         self.on_second = None        # optional hook (the simulator's log)
+        self.aux = aux               # drivers.aux_input.AuxReader, or None (no aux hardware: replay, tests)
+        self._now_ms = 0
 
     # ---- start-up --------------------------------------------------------------------------------------
     def _load_settings(self):
@@ -131,6 +133,9 @@ class App:
             self.diagnostics.append(str(e))
         self.sampler = Sampler(self.ina, now_ms)
         self._port_ms = now_ms
+        self._now_ms = now_ms
+        if self.aux is not None:
+            self.diagnostics.extend(self.aux.start())
         for d in self.diagnostics:
             self.log("diag: " + d)
         if self.auth is not None and not self.auth.has_secret():
@@ -149,6 +154,7 @@ class App:
         if r != SAMPLE:
             return False
         ina = self.ina
+        self._now_ms = now_ms
         last = self._last_sample_ms
         dt = 0 if last is None else ticks_diff(now_ms, last)
         self._last_sample_ms = now_ms
@@ -183,6 +189,11 @@ class App:
         mon = self.monitor
         n = mon.sample(v_mv, i_ma, dt_ms)
         k = n
+        if n and self.aux is not None:
+            # the aux input is read once a second (issue 18), never per sample; the core judges it in second()
+            aux = mon.aux
+            aux.reading(self.aux.read(aux.mode, self.settings.values["aux_voltage_divider"], self._now_ms))
+            aux.error = self.aux.error
         while k:
             k -= 1
             mon.second()

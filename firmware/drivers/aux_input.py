@@ -155,3 +155,42 @@ class AuxTemperature:
         self._started = None
         self._retry = 0
         self.error = "aux input: the DS18B20 stopped answering (%s)" % (e,)
+
+
+class AuxReader:
+    """The aux input as the app sees it: the adapter that matches the `aux_input` mode, read once a second.
+    `voltage` (AuxVoltage) and `temperature` (AuxTemperature) may each be None when not fitted; `read()` then
+    gives None (not available) and `error` says why, so the core raises W16 and never stops."""
+
+    def __init__(self, voltage=None, temperature=None):
+        self.voltage = voltage
+        self.temperature = temperature
+        self.error = None
+
+    def start(self):
+        """Probe what is fitted; returns the diagnostics (a missing part is not an error until it is used)."""
+        out = []
+        for hw in (self.voltage, self.temperature):
+            if hw is not None and not hw.start():
+                out.append(hw.error)
+        return out
+
+    def read(self, mode, divider, now_ms):
+        """One reading for aux mode 0 starter / 1 mid-point (mV) or 2 temperature (0.01 °C); None if none."""
+        if mode == 0 or mode == 1:
+            hw = self.voltage
+            if hw is None:
+                self.error = "no second INA226 configured (board_config AUX_INA226_ADDRESS)"
+                return None
+            v = hw.read_mv(divider)
+        elif mode == 2:
+            hw = self.temperature
+            if hw is None:
+                self.error = "no 1-Wire pin configured (board_config ONEWIRE_PIN)"
+                return None
+            v = hw.poll(now_ms)
+        else:
+            self.error = None
+            return None
+        self.error = hw.error
+        return v

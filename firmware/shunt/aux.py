@@ -88,6 +88,7 @@ class Aux:
         self.mid_dev_pm = None
         self.bits = 0
         self._reading = None
+        self.error = None           # the adapter's diagnostic (W16's advice), set by the app
         self._na_s = 0
         self._w17_on = 0
         self._w17_off = 0
