@@ -5,6 +5,7 @@
 #        [--console-port P --secret HEX]  (CPython: the console on 127.0.0.1:P with authentication, as over BLE;
 #        0 picks a free port; "console on 127.0.0.1:<port>" is printed on stderr)
 # stdin lines: T <t_ms> <v_mv> <i_ma> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes> | Q
+#              A <value>: the true aux input (mV at the second INA226's VBUS source, or 0.01 degC at the DS18B20)
 # stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
 import sys
 
@@ -14,6 +15,8 @@ sys.path.insert(0, _HERE + "/../firmware")
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
+from fakes.fake_onewire import FakeDS18B20, FakeOneWire, FakeDS18X20   # noqa: E402
+from drivers.aux_input import AuxReader, AuxVoltage, AuxTemperature    # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
 from shunt.monitor import state_codec                  # noqa: E402
@@ -21,7 +24,7 @@ from drivers.store import Store                       # noqa: E402
 
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
 LOG_HEADER = ("t_s,v_mv,i_ma,soc_cpct,synchronized,ce_mah,ttg_min,alarm_bits,warnings,sync_count,"
-              "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s\n")
+              "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s,aux_value,aux_dev\n")
 
 
 class Noise:
@@ -62,10 +65,14 @@ def main():
     out = sys.stdout.buffer
     err = sys.stderr
     chip = FakeINA226()
-    i2c = FakeI2C(chip)
+    aux_chip = FakeINA226(address=0x41)      # the aux input's hardware (issue 18), as on the board
+    ds = FakeDS18B20(temp_cc=2000)
+    ow = FakeOneWire(ds)
+    i2c = FakeI2C(chip, aux_chip)
     uart = FakeUART(out.write)
     store = Store(a["state"], state_codec()) if a["state"] else MemStore()
-    app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
+    app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"),
+              aux=AuxReader(AuxVoltage(i2c), AuxTemperature(FakeDS18X20(ow))))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
@@ -89,10 +96,12 @@ def main():
             syncs[2] = m.last_sync_kind
         if log:
             ss = m.sync_status()
-            log.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
+            x = m.aux.value
+            d = m.aux.mid_dev_pm
+            log.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s\n" % (
                 m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
                 m.warnings, syncs[0], m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
-                ss["timer_s"]))
+                ss["timer_s"], "" if x is None else x, "" if d is None else d))
     app.on_second = on_second
 
     now = 0
@@ -122,12 +131,16 @@ def main():
                 break
             chip.shunt_nv = base + noise.next() if noise.rms_nv else base
             chip.set_time_ms(nxt)
+            aux_chip.set_time_ms(nxt)
+            ow.advance(nxt - ow.now_ms)
             now = nxt
             app.poll_sensor(now)
             if now >= next_port:
                 app.poll_port(now)
                 next_port += text_ms
         chip.set_time_ms(t_ms)
+        aux_chip.set_time_ms(t_ms)
+        ow.advance(t_ms - ow.now_ms)
         now = t_ms
 
     lines = _stdin_lines() if a["console-port"] is None else _tcp_lines(app, a, err)
@@ -144,6 +157,10 @@ def main():
             true_v = int(f[2])
             true_i = int(f[3])
             chip.set_battery_mv(true_v, rating["voltage_divider"])
+        elif kind == "A":
+            x = int(line.split()[1])
+            aux_chip.set_battery_mv(x if x > 0 else 0, rating["aux_voltage_divider"])
+            ds.temp_cc = x
         elif kind == "N":
             f = line.split()
             noise.rms_nv = int(f[1]) * 1000
