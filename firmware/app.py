@@ -10,7 +10,7 @@ except ImportError:  # CPython (host simulator): ticks never wrap there
     def ticks_diff(a, b):
         return a - b
 
-from shunt.settings import Settings
+from shunt.settings import Settings, calibration_from
 from shunt.monitor import Monitor, state_codec
 from shunt.saver import Saver, NONE as SAVE_NONE, COMMAND as SAVE_COMMAND
 from shunt.convert import bus_to_mv, shunt_to_ma
@@ -39,23 +39,31 @@ class App:
     `poll_sensor(now_ms)` whenever a conversion may be ready and `poll_port(now_ms)` every ~20 ms."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None, aux=None):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), aux=None):
         self.log = log if log is not None else print
         self.urandom = urandom
         self.settings = Settings()
         self.store = store if store is not None else Store(root, state_codec())
         self.diagnostics = []
-        self._load_settings()
+        # Diagnostics of damaged files not yet acknowledged: W10 stays raised while there are any (issue 14).
+        self.unacknowledged = []
+        self._settings_held = False  # settings.json damaged: never overwritten by the firmware's own writes
+        self._calibration_held = False
+        self._load_settings(preset)
         self.monitor = Monitor(self.settings)
         self.saver = Saver()
         self._restore_state()
         if urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
             # platform.md §4.3: the key is drawn at first start and stored with the settings
-            self.settings.values["instant_readout_key"] = bytes(urandom(16))
-            try:
-                self.persist_settings()
-            except OSError as e:     # W10 is raised; the key is saved with the next settings write
-                self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
+            self.settings.set_stored("instant_readout_key", bytes(urandom(16)), False)
+            if self._settings_held:
+                # the stored key was missing or bad: a new one is in use, saved only when acknowledged
+                self._unack("%s: instant_readout_key: a new key is in use (saved when acknowledged)" % SETTINGS)
+            else:
+                try:
+                    self.persist_settings()
+                except OSError as e:     # W10 is raised; the key is saved with the next settings write
+                    self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
         self.relay_pin = relay_pin
         self._relay_out = -1
         self._settings_dirty = False
@@ -87,34 +95,46 @@ class App:
         self._now_ms = 0
 
     # ---- start-up --------------------------------------------------------------------------------------
-    def _load_settings(self):
+    def _load_settings(self, preset):
+        # Key by key (issue 14): every valid value is kept, each bad or missing one named; the damaged file is
+        # copied to .bad and not replaced until the user changes a setting or acknowledges.
         d, diags = self.store.load_json(SETTINGS)
-        self.diagnostics.extend(diags)
         if d is not None:
-            try:
-                self.settings.load_dict(d)
-            except ValueError as e:
-                self.store.mark_bad(SETTINGS, str(e))
-                self.diagnostics.append("%s: %s: defaults used" % (SETTINGS, e))
+            diags = ["%s: %s" % (SETTINGS, m) for m in self.settings.load_stored(d)]
+        if diags:
+            self._settings_held = True
+            self._damaged(SETTINGS, diags)
+        # `preset` (name, text) pairs: settings a host tool gives on its command line, in force from the start
+        # as if the user had set them before the power-up (ValueError for a bad one); saved by the caller.
+        for name, text in preset:
+            self.settings.set(name, text)
         self.offset_nv = 0
         self.offset_op_s = 0
         c, diags = self.store.load_json(CALIBRATION)
-        self.diagnostics.extend(diags)
         if c is not None:
-            nv = c.get("offset_nV") if isinstance(c, dict) else None
-            if isinstance(nv, int) and abs(nv) <= 5000 * self.settings.values["shunt_rating_mv"]:
-                self.offset_nv = nv
-                self.offset_op_s = c.get("op_time_s", 0)
-            else:
-                self.store.mark_bad(CALIBRATION, "bad offset")
-                self.diagnostics.append("%s: bad offset: 0 used" % CALIBRATION)
+            self.offset_nv, self.offset_op_s, diags = calibration_from(c, self.settings.values["shunt_rating_mv"])
+            diags = ["%s: %s" % (CALIBRATION, m) for m in diags]
+        if diags:
+            self._calibration_held = True
+            self._damaged(CALIBRATION, diags)
+
+    def _damaged(self, name, diags):
+        for m in diags:
+            self._unack(m)
+        for m in self.store.keep_copy(name, name[:name.rfind(".")] + ".bad"):
+            self.diagnostics.append(m)
+        self.store.mark_bad(name, diags[0])
+
+    def _unack(self, m):
+        self.diagnostics.append(m)
+        self.unacknowledged.append(m)
 
     def _restore_state(self):
         values, diags = self.store.load_state()
         self.diagnostics.extend(diags)
         if values is not None:
             self.monitor.set_state(values)
-        if self.store.w10:
+        if self.store.w10 or self.unacknowledged:
             self.monitor.warn.set(10)
         self.saver.start(self.monitor.op_time_s, values)
 
@@ -204,7 +224,7 @@ class App:
         """Step 9 side work: the zero-current measurement, settings written by the firmware itself, saves."""
         if self._zero is not None and self._zero[4] >= _ZERO_MS:
             self._zero_finish()
-        if self._settings_dirty:
+        if self._settings_dirty and not self._settings_held:
             try:
                 self.persist_settings()
             except OSError:
@@ -225,14 +245,19 @@ class App:
         mon = self.monitor
         if ok:
             self.saver.saved(mon.op_time_s, state, reason)
-            if not self.store.w10:
-                mon.warn.clear(10)
         else:
             self.saver.failed(mon.op_time_s, reason)
-            mon.warn.set(10)
-            for d in diags:
-                self.log("diag: " + d)
+        self._w10()
+        for d in diags:     # a failed save, or a broken slot the record went around
+            self.log("diag: " + d)
         return ok
+
+    def _w10(self):
+        # BM §13.2 W10: while a file is bad or a save failed, and (issue 14) until damage is acknowledged
+        if self.store.w10 or self.unacknowledged:
+            self.monitor.warn.set(10)
+        else:
+            self.monitor.warn.clear(10)
 
     # ---- VE.Direct (vedirect.md §3.7, §5) ----------------------------------------------------------------
     def poll_port(self, now_ms):
@@ -263,11 +288,28 @@ class App:
             self.ina.set_timing(self.settings.values["ina226_timing"])
 
     def persist_settings(self):
+        """Write settings.json now: a change by the user (console, HEX), so it may replace a damaged file (its
+        copy is in settings.bad). OSError on failure."""
         ok, diags = self.store.save_json(SETTINGS, self.settings.to_dict())
         if not ok:
             self.monitor.warn.set(10)
             raise OSError("; ".join(diags))
         self._settings_dirty = False
+        self._settings_held = False
+
+    def acknowledge(self):
+        """The user has read the start-up diagnostics of damaged files: the values in force are written over
+        them (the copies stay in *.bad) and W10 clears once every file is good. OSError if a write fails."""
+        if self._settings_held:
+            self.persist_settings()
+        if self._calibration_held:
+            ok, diags = self.store.save_json(CALIBRATION, {"offset_nV": self.offset_nv, "op_time_s": self.offset_op_s})
+            if not ok:
+                self.monitor.warn.set(10)
+                raise OSError("; ".join(diags))
+            self._calibration_held = False
+        self.unacknowledged = []
+        self._w10()
 
     def save_state(self):
         """Commands: applied, saved, then acknowledged (§14.2); nothing is written if only op_time changed."""
@@ -317,11 +359,10 @@ class App:
         self.restart_requested = True
 
     def store_secret(self, hex_text):
-        p = self.store.path(SECRET_FILE)
-        with open(p + ".tmp", "w") as f:
-            f.write(hex_text)
-        import os
-        os.rename(p + ".tmp", p)
+        # tmp + rename by the store, which removes the tmp file whatever failed (issue 14: a full flash)
+        ok, diags = self.store.save_file(SECRET_FILE, hex_text.encode())
+        if not ok:
+            raise OSError("; ".join(diags))
 
     @property
     def current_offset_nv(self):
@@ -371,6 +412,8 @@ class App:
             ok, diags = self.store.save_json(CALIBRATION, {"offset_nV": nv, "op_time_s": self.offset_op_s})
             if not ok:
                 self.monitor.warn.set(10)
+            else:
+                self._calibration_held = False
             self.monitor.zero_current_ok()
             self.zero_result = (nv, "offset %d nV" % nv)
         self.log("zero_current: " + self.zero_result[1])

@@ -5,8 +5,7 @@
 import sys
 
 MICRO = sys.implementation.name == "micropython"
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-sys.path.insert(0, _HERE + "/../firmware")
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from shunt.settings import Settings   # noqa: E402
 from shunt.monitor import Monitor     # noqa: E402

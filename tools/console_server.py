@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
-if str(_ROOT / "firmware") not in sys.path:
-    sys.path.insert(0, str(_ROOT / "firmware"))
+sys.path.insert(0, str(_ROOT / "tools"))
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path, and the const stand-in)
 
 from proto.auth import Auth  # noqa: E402
 from proto.console import Console  # noqa: E402

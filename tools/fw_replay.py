@@ -5,45 +5,106 @@
 # The trace and the settings were validated by tools/replay.py before this runs.
 import sys
 
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if _HERE + "/../firmware" not in sys.path:
-    sys.path.insert(0, _HERE + "/../firmware")
+import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                          # noqa: E402
-from shunt.monitor import state_codec         # noqa: E402
+from shunt.monitor import state_codec        # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
 from fakes.mem_store import MemStore         # noqa: E402
 
 
+_DIGITS_MAX = 15        # more digits than any allowed value has: refused before int() builds a huge number
+
+
+class TraceError(ValueError):
+    pass
+
+
+def _field(b, what):
+    # ASCII digits with an optional '-', spaces or tabs around: read identically by both runtimes (CPython's
+    # str.strip and int() accept Unicode spaces and digits, MicroPython's do not).
+    s = b.strip(b" \t")
+    body = s[1:] if s[:1] == b"-" else s
+    if not body or len(body) > _DIGITS_MAX:
+        raise TraceError("%s %r is not an integer" % (what, _text(s)))
+    for c in body:
+        if c < 48 or c > 57:
+            raise TraceError("%s %r is not an integer" % (what, _text(s)))
+    return int(s.decode())
+
+
+def _text(b):
+    return "".join(chr(c) if 0x20 <= c < 0x7F else "?" for c in b[:24])
+
+
+def _line(raw):
+    """One line as read from the file in binary (its LF included or not): the bytes without the line end. A line
+    ends with LF or CR LF; a CR anywhere else (old Mac line ends) is refused, since the runtimes split on LF."""
+    if raw[-1:] == b"\n":
+        raw = raw[:-1]
+    if raw[-1:] == b"\r":
+        raw = raw[:-1]
+    if b"\r" in raw:
+        raise TraceError("a CR inside the line: lines must end with LF or CR LF")
+    return raw
+
+
+def parse_header(raw):
+    """Check the header; True if a fourth column `aux` follows (issue 18), whatever columns come after."""
+    cols = [c.strip(b" \t") for c in _line(raw).split(b",")]
+    if cols[:3] != [b"t_ms", b"voltage_mv", b"current_ma"]:
+        raise TraceError("header must start with t_ms,voltage_mv,current_ma (got %r)" % _text(_line(raw)))
+    return len(cols) > 3 and cols[3] == b"aux"
+
+
+def parse_row(raw, aux=False):
+    """(t_ms, voltage_mv, current_ma) of one trace line, or None for a blank line; with `aux` (the header has
+    the column) a fourth item: the aux reading, None for an empty cell or '---' (no value). TraceError says what
+    is wrong. The checker (tools/replay.py) and this runner read every line with this one function."""
+    line = _line(raw)
+    if not line.strip(b" \t"):
+        return None
+    parts = line.split(b",")
+    if len(parts) < 3:
+        raise TraceError("needs 3 columns t_ms,voltage_mv,current_ma")
+    row = (_field(parts[0], "t_ms"), _field(parts[1], "voltage_mv"), _field(parts[2], "current_ma"))
+    if not aux:
+        return row
+    x = parts[3].strip(b" \t") if len(parts) > 3 else b""
+    return row + ((None if x in (b"", b"---") else _field(x, "aux")),)
+
+
 def replay(trace_path, sets, state_dir, frame_every, out, log):
-    """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, applied
-    after the stored settings, each validated and persisted like a console `set`."""
+    """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, in force
+    from the start as if stored before the power-up (after the stored settings), and saved like a console `set`.
+    Every diagnostic the board prints at boot goes to `log`."""
     store = Store(state_dir, state_codec()) if state_dir else MemStore()
-    app = App(None, None, store=store, log=log)
-    for name, text in sets:
-        if app.settings.set(name, text):
+    app = App(None, None, store=store, log=log, preset=sets)
+    if sets:
+        try:
             app.persist_settings()
+        except OSError as e:
+            app.diagnostics.append(str(e))
+    for d in app.diagnostics:
+        log("diag: " + d)
     builder = TextBuilder()
     mon = app.monitor
-    f = open(trace_path)
-    cols = f.readline().strip().split(",")      # the header, checked by the caller
-    aux_col = len(cols) > 3 and cols[3].strip() == "aux"
+    f = open(trace_path, "rb")
+    aux_col = parse_header(f.readline())      # checked by the caller
     if aux_col and mon.aux.mode == 3:
         log("replay: the trace has an aux column but aux_input is none: the column is ignored")
     prev_t = None
-    for line in f:
-        line = line.strip()
-        if not line:
+    for raw in f:
+        row = parse_row(raw, aux_col)
+        if row is None:
             continue
-        parts = line.split(",")
-        t = int(parts[0])
+        t = row[0]
         dt = 0 if prev_t is None else t - prev_t
         if aux_col:
             # what the aux adapter read (issue 18); it takes effect at the next whole second, as on the board
-            x = parts[3].strip() if len(parts) > 3 else ""
-            mon.aux.reading(None if x in ("", "---") else int(x))
-        app.count_sample(int(parts[1]), int(parts[2]), dt)
+            mon.aux.reading(row[3])
+        app.count_sample(row[1], row[2], dt)
         # §0.4 / issue 6: after the first row with t_ms >= 1000·s, block A then block B for second s
         s0 = 1 if prev_t is None else prev_t // 1000 + 1
         prev_t = t
@@ -74,7 +135,13 @@ def _main(argv):
         elif k == "--frame-every":
             every = int(v)
         i += 2
-    replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"))
+    try:
+        replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"))
+        sys.stdout.buffer.flush() if hasattr(sys.stdout.buffer, "flush") else None
+    except OSError as e:
+        # a closed stdout or a full disk: one line, no traceback (issue 14)
+        sys.stderr.write("replay: cannot write the output: %s\n" % (e,))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

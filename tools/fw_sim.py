@@ -4,13 +4,16 @@
 #        [--text-every N]  (a text cycle every N simulated seconds; 0: none, HEX replies still go out)
 #        [--console-port P --secret HEX]  (CPython: the console on 127.0.0.1:P with authentication, as over BLE;
 #        0 picks a free port; "console on 127.0.0.1:<port>" is printed on stderr)
-# stdin lines: T <t_ms> <v_mv> <i_ma> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes> | Q
-#              A <value>: the true aux input (mV at the second INA226's VBUS source, or 0.01 degC at the DS18B20)
+#        [--live --hold-ms N]  (a live port, tools/simulate.py --out pty/serial: the clock comes from W lines sent
+#        on the wall clock; the port is polled at each W, as the board's port task polls every 20 ms, so text
+#        follows the clock without catch-up bursts; every write is flushed at once; N = the text hold after HEX
+#        in simulated ms, 1000 x speed so that it lasts 1 s of wall time)
+# stdin lines: T <t_ms> <v_mv> <i_ma> | W <t_ms> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes>
+#        | Q | A <value>: the true aux input (mV at the second INA226's VBUS source, or 0.01 degC at the DS18B20)
 # stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
 import sys
 
-_HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-sys.path.insert(0, _HERE + "/../firmware")
+import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
@@ -44,11 +47,16 @@ class Noise:
 
 
 def _args(argv):
-    a = {"state": None, "log": None, "set": [], "seed": 1, "text-every": 1, "console-port": None, "secret": ""}
+    a = {"state": None, "log": None, "set": [], "seed": 1, "text-every": 1, "console-port": None, "secret": "",
+         "live": False, "hold-ms": None}
     i = 1
     while i < len(argv):
         k = argv[i]
-        if k in ("--state", "--log", "--seed", "--text-every", "--console-port", "--secret") and i + 1 < len(argv):
+        if k == "--live":
+            a["live"] = True
+            i += 1
+        elif k in ("--state", "--log", "--seed", "--text-every", "--console-port", "--secret", "--hold-ms") \
+                and i + 1 < len(argv):
             a[k[2:]] = argv[i + 1] if k in ("--state", "--log", "--secret") else int(argv[i + 1])
             i += 2
         elif k == "--set" and i + 1 < len(argv):
@@ -69,7 +77,15 @@ def main():
     ds = FakeDS18B20(temp_cc=2000)
     ow = FakeOneWire(ds)
     i2c = FakeI2C(chip, aux_chip)
-    uart = FakeUART(out.write)
+    live = a["live"]
+    if live:
+        def emit(data):
+            # a live line: each write (a whole text cycle or the pending HEX replies) leaves at once
+            out.write(data)
+            out.flush()
+        uart = FakeUART(emit)
+    else:
+        uart = FakeUART(out.write)
     store = Store(a["state"], state_codec()) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"),
               aux=AuxReader(AuxVoltage(i2c), AuxTemperature(FakeDS18X20(ow))))
@@ -117,6 +133,10 @@ def main():
     text_every = a["text-every"]
     text_ms = 1000 * text_every if text_every > 0 else 1 << 62
     app.port.schedule.period_ms = text_ms if text_every > 0 else 1 << 40
+    if a["hold-ms"] is not None:
+        app.port.schedule.hold_ms = a["hold-ms"]
+    if live:
+        next_port = 1 << 62          # the port is polled on W lines only
 
     def advance(t_ms):
         # Event-driven: jump to each conversion and each text cycle up to t_ms. The noise (rms of one averaged
@@ -149,7 +169,12 @@ def main():
         if not line:
             continue
         kind = line[0]
-        if kind == "T":
+        if kind == "W":
+            t_ms = int(line[1:])
+            if t_ms > now:
+                advance(t_ms)
+            app.poll_port(now)
+        elif kind == "T":
             f = line.split()
             t_ms = int(f[1])
             if t_ms > now:
@@ -189,8 +214,15 @@ def _stdin_lines():
         yield line
 
 
+_CLIENT_OUT_MAX = 65536     # replies waiting for a console client; above this its input is not read until it reads
+
+
 def _tcp_lines(app, a, err):
-    """stdin lines, while serving console clients on 127.0.0.1 between them (CPython only: select, socket)."""
+    """stdin lines, while serving console clients on 127.0.0.1 between them (CPython only: select, socket).
+
+    Clients are non-blocking with their own output buffer: a client that does not read only stops its own
+    console (its requests wait once its pending replies pass _CLIENT_OUT_MAX); the firmware and every other
+    client carry on (issue 15: one stuck client used to freeze op_time for everyone)."""
     import hashlib
     import os
     import select
@@ -204,18 +236,34 @@ def _tcp_lines(app, a, err):
     srv.listen(2)
     err.write("console on 127.0.0.1:%d\n" % srv.getsockname()[1])
     err.flush()
-    clients = {}
+    clients = {}                # socket -> (Console, LineAssembler, pending output bytearray)
     buf = b""
     last_t = [app.monitor.op_time_s]
+
+    def drop(s):
+        clients.pop(s)[0].disconnect()
+        s.close()
+
     while True:
-        socks = [srv] + list(clients)
-        r, _, _ = select.select([sys.stdin.fileno()] + socks, [], [], None)
+        readable = [srv] + [c for c, v in clients.items() if len(v[2]) < _CLIENT_OUT_MAX]
+        writable = [c for c, v in clients.items() if v[2]]
+        r, w, _ = select.select([sys.stdin.fileno()] + readable, writable, [], None)
+        for s in w:
+            out = clients[s][2]
+            try:
+                n = s.send(out)
+            except BlockingIOError:
+                continue
+            except OSError:
+                drop(s)
+                continue
+            del out[:n]
         for s in r:
             if s == sys.stdin.fileno():
                 data = os.read(s, 65536)
                 if not data:
                     for c in list(clients):
-                        c.close()
+                        drop(c)
                     srv.close()
                     if buf:
                         yield buf.decode()
@@ -231,18 +279,22 @@ def _tcp_lines(app, a, err):
                         last_t[0] = t
             elif s is srv:
                 c, _ = srv.accept()
-                clients[c] = (Console(app, app.auth), LineAssembler())
-            else:
-                con, asm = clients[s]
-                data = s.recv(4096)
+                c.setblocking(False)
+                clients[c] = (Console(app, app.auth), LineAssembler(), bytearray())
+            elif s in clients:
+                con, asm, out = clients[s]
+                try:
+                    data = s.recv(512)      # small reads keep one client's burst of replies bounded
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
                 if not data:
-                    con.disconnect()
-                    del clients[s]
-                    s.close()
+                    drop(s)
                     continue
                 for item in asm.feed(data):
                     reply = con.too_long(item) if isinstance(item, int) else con.handle_line(item)
-                    s.sendall(reply.encode())
+                    out += reply.encode()
 
 
 def _unhex(s):

@@ -9,87 +9,82 @@ row per measurement, t_ms strictly increasing. aux is what the aux input reads (
 starter or midpoint, 0.01 degC for temperature); an empty cell or --- means no value (the sensor gave none). The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
 first row whose t_ms >= 1000·s the firmware sends block A then block B for second s (only for s divisible by
 --frame-every). --state DIR is the board's flash: restored at start, saved by the normal rules, and the end of
-the trace is a power cut. A bad trace or setting exits with status 2 and one line on stderr, and nothing on stdout.
+the trace is a power cut. --set values are in force from the start, as if stored before the power-up (after the
+stored ones). Every diagnostic the board prints at boot goes to stderr. A bad trace or setting exits with status 2
+and one line on stderr, and nothing on stdout; an output that cannot be written (closed, disk full) exits 1 with
+one line. Lines end with LF or CR LF; the three columns are ASCII integers.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "firmware"))
 sys.path.insert(0, str(ROOT / "tools"))
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path, and the const stand-in)
 
 from shunt import settings as st  # noqa: E402
+from shunt.convert import V_MAX_MV, I_MAX_MA  # noqa: E402
+import fw_replay  # noqa: E402
+from fw_replay import TraceError  # noqa: E402
 
 HEADER = ["t_ms", "voltage_mv", "current_ma"]
-AUX_COLUMN = "aux"
 AUX_LIMIT = 819175       # the widest the aux input can read: 40.96 V at the pin through a 20.000 divider, in mV
 
 
-class TraceError(ValueError):
-    pass
-
-
-def _int(text: str, what: str, lineno: int) -> int:
-    t = text.strip()
-    body = t[1:] if t[:1] == "-" else t
-    if not body.isdigit() or not body.isascii():
-        raise TraceError(f"line {lineno}: {what} {t!r} is not an integer")
-    return int(t)
-
-
 def check_trace(path: Path) -> int:
-    """Validate the whole trace before anything runs; returns the number of rows."""
+    """Validate the whole trace before anything runs; returns the number of rows. Every line is read with the
+    firmware runner's own parser (fw_replay.parse_row), so whatever passes here reads identically under both
+    runtimes; the rows must be UTF-8, t_ms strictly increasing, no gap (the first row's from 0) of 2^29 ms or
+    more, values within the INA226's reach."""
     try:
-        f = path.open(encoding="utf-8", newline="")
+        f = path.open("rb")
     except OSError as e:
         raise TraceError(f"cannot read {path}: {e.strerror}")
     with f:
-        try:
-            header = f.readline()
-        except UnicodeDecodeError:
-            raise TraceError("line 1: not UTF-8 text")
-        cols = [c.strip() for c in header.strip().split(",")]
-        if cols[:3] != HEADER:
-            raise TraceError(f"line 1: header must start with t_ms,voltage_mv,current_ma (got {header.strip()!r})")
-        has_aux = len(cols) > 3 and cols[3] == AUX_COLUMN
-        prev = None
-        rows = 0
         lineno = 1
         try:
-            for line in f:
+            header = f.readline()
+            _utf8(header, 1)
+            has_aux = fw_replay.parse_header(header)
+            prev = 0            # the first row's gap counts from t = 0 (issue 14: a first t_ms of 10^13)
+            rows = 0
+            for raw in f:
                 lineno += 1
-                if not line.strip():
+                _utf8(raw, lineno)
+                row = fw_replay.parse_row(raw, has_aux)
+                if row is None:
                     continue
-                parts = line.strip().split(",")
-                if len(parts) < 3:
-                    raise TraceError(f"line {lineno}: needs 3 columns t_ms,voltage_mv,current_ma")
-                t = _int(parts[0], "t_ms", lineno)
-                v = _int(parts[1], "voltage_mv", lineno)
-                i = _int(parts[2], "current_ma", lineno)
+                t, v, i = row[:3]
+                if has_aux and row[3] is not None and not -AUX_LIMIT <= row[3] <= AUX_LIMIT:
+                    raise TraceError(f"aux {row[3]} out of the measurable range (±{AUX_LIMIT})")
                 if t < 0:
-                    raise TraceError(f"line {lineno}: t_ms {t} is negative")
-                if prev is not None and t <= prev:
-                    raise TraceError(f"line {lineno}: t_ms {t} is not after the previous row's {prev}")
-                if not 0 <= v <= 819175 or not -82411758 <= i <= 82411758:
-                    raise TraceError(f"line {lineno}: value out of the measurable range "
-                                     "(voltage 0..819175 mV, current ±82411758 mA)")
-                if prev is not None and t - prev >= 1 << 29:
-                    raise TraceError(f"line {lineno}: gap of {t - prev} ms is longer than ticks_diff allows (2^29)")
-                if has_aux and len(parts) > 3 and parts[3].strip() not in ("", "---"):
-                    x = _int(parts[3], "aux", lineno)
-                    if not -AUX_LIMIT <= x <= AUX_LIMIT:
-                        raise TraceError(f"line {lineno}: aux {x} out of the measurable range (±{AUX_LIMIT})")
+                    raise TraceError(f"t_ms {t} is negative")
+                if rows and t <= prev:
+                    raise TraceError(f"t_ms {t} is not after the previous row's {prev}")
+                if not 0 <= v <= V_MAX_MV or not -I_MAX_MA <= i <= I_MAX_MA:
+                    raise TraceError(f"value out of the measurable range (voltage 0..{V_MAX_MV} mV, "
+                                     f"current ±{I_MAX_MA} mA)")
+                if t - prev >= 1 << 29:
+                    since = "since t = 0 " if not rows else ""
+                    raise TraceError(f"gap of {t - prev} ms {since}is longer than ticks_diff allows (2^29)")
                 prev = t
                 rows += 1
-        except UnicodeDecodeError:
-            raise TraceError(f"line {lineno + 1}: not UTF-8 text")
+        except TraceError as e:
+            raise TraceError(f"line {lineno}: {e}")
     if rows == 0:
         raise TraceError("the trace has no rows")
     return rows
+
+
+def _utf8(raw: bytes, lineno: int) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceError("not UTF-8 text")
 
 
 def parse_sets(items: list[str]) -> list[tuple[str, str]]:
@@ -127,12 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
+    if sys.stdout is None:             # started with stdout closed (>&-): Python has no stream for it
+        print("replay: cannot write the output: stdout is closed", file=sys.stderr)
+        return 1
     out = sys.stdout.buffer
     if a.runtime == "cpython":
-        import fw_replay
-        fw_replay.replay(str(a.trace), sets, str(a.state) if a.state else None, a.frame_every, out,
-                         lambda s: print(s, file=sys.stderr))
-        out.flush()
+        try:
+            fw_replay.replay(str(a.trace), sets, str(a.state) if a.state else None, a.frame_every, out,
+                             lambda s: print(s, file=sys.stderr))
+            out.flush()
+        except OSError as e:
+            # a closed stdout or a full disk: one line, and no second complaint when Python flushes at exit
+            _quiet_stdout()
+            print(f"replay: cannot write the output: {e.strerror or e}", file=sys.stderr)
+            return 1
         return 0
     mp = Path(sys.executable).parent / "micropython"
     cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(a.trace.resolve()),
@@ -146,7 +149,20 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"replay: cannot run MicroPython ({e}): run the README's set-up command", file=sys.stderr)
         return 2
+    if r.returncode < 0:
+        # killed by a signal: SIGPIPE when the reader of stdout went away
+        print(f"replay: the MicroPython run ended by signal {-r.returncode}"
+              f"{' (output closed)' if -r.returncode == 13 else ''}", file=sys.stderr)
+        return 1
     return r.returncode
+
+
+def _quiet_stdout() -> None:
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

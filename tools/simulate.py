@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sim import plot as sim_plot                              # noqa: E402
 from sim import report, scenario                               # noqa: E402
-from sim.runner import FileSink, Runner, SimError, Sink        # noqa: E402
+from sim.runner import FileSink, LineSink, Runner, SimError, Sink   # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class PtySink(Sink):
+class PtySink(LineSink):
     """A pseudo-terminal: a VE.Direct reader (or a GX over socat/ser2net) opens the printed path."""
 
     def __init__(self):
@@ -33,12 +33,17 @@ class PtySink(Sink):
         tty.setraw(self.slave)
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
+        super().__init__()
 
-    def write(self, data: bytes) -> None:
+    def _write_some(self, data) -> int:
+        # the rest of a unit waits for room (a reader that stalls gets it later, whole), re-checking for close
+        _, w, _ = select.select([], [self.master], [], 0.2)
+        if not w:
+            return 0
         try:
-            os.write(self.master, data)
-        except (BlockingIOError, OSError):
-            pass                      # nobody reading: the bytes are lost, as on an unplugged UART
+            return os.write(self.master, data)
+        except BlockingIOError:
+            return 0
 
     def read(self) -> bytes:
         r, _, _ = select.select([self.master], [], [], 0.2)
@@ -50,28 +55,32 @@ class PtySink(Sink):
         return b""
 
     def close(self) -> None:
+        super().close()
         os.close(self.master)
         os.close(self.slave)
 
 
-class SerialSink(Sink):
+class SerialSink(LineSink):
     """A real serial port at 19 200 8N1 (VE.Direct), through pyserial."""
 
     def __init__(self, port: str):
         import serial
         try:
-            self.s = serial.Serial(port, 19200, timeout=0.2, write_timeout=2)
+            # blocking writes in the writer thread: without flow control a UART always drains at 19 200 baud
+            self.s = serial.Serial(port, 19200, timeout=0.2, write_timeout=None)
         except (serial.SerialException, ValueError) as e:
             raise SimError("serial port %s: %s" % (port, e)) from None
         self.path = port
+        super().__init__()
 
-    def write(self, data: bytes) -> None:
-        self.s.write(data)
+    def _write_some(self, data) -> int:
+        return self.s.write(data) or 0
 
     def read(self) -> bytes:
         return self.s.read(max(1, self.s.in_waiting))
 
     def close(self) -> None:
+        super().close()
         self.s.close()
 
 
@@ -115,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
     ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     ap.add_argument("--console-port", type=int, default=None, metavar="PORT",
-                    help="serve the firmware's console on 127.0.0.1:PORT (CPython runtime; secret from "
+                    help="serve the firmware's console on 127.0.0.1:PORT (0: a free port, printed; CPython runtime; "
+                         "secret from "
                          "$SHUNT_SECRET, 64 hex characters) for tools/shuntctl.py --tcp")
     a = ap.parse_args(argv)
 
@@ -150,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         fw_args = []
         if a.console_port is not None:
             secret = os.environ.get("SHUNT_SECRET", "")
-            if a.runtime != "cpython" or not 1 <= a.console_port <= 65535 or len(secret) != 64:
-                raise SimError("--console-port needs --runtime cpython, a port 1..65535 and SHUNT_SECRET set to "
-                               "64 hex characters")
+            if a.runtime != "cpython" or not 0 <= a.console_port <= 65535 or len(secret) != 64:
+                raise SimError("--console-port needs --runtime cpython, a port 0..65535 (0: any free one) and "
+                               "SHUNT_SECRET set to 64 hex characters")
             fw_args = ["--console-port", str(a.console_port), "--secret", secret]
-            print("console on 127.0.0.1:%d: tools/shuntctl.py --tcp 127.0.0.1:%d status" % (
-                a.console_port, a.console_port), file=sys.stderr)
+            if a.console_port:
+                print("console: tools/shuntctl.py --tcp 127.0.0.1:%d status" % a.console_port, file=sys.stderr)
         res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
                      fw_args=fw_args).run()
         outputs = {}

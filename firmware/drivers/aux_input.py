@@ -2,11 +2,7 @@
 # DS18B20 on 1-Wire for the temperature, each read once a second without blocking. Spec: issue 18; platform.md
 # §1 (INA226 registers); Maxim DS18B20 datasheet (Convert T 0x44, Read Scratchpad 0xBE, t_CONV ≤ 750 ms at
 # 12 bits, CRC-8 over the scratchpad, 85 °C power-on value).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from drivers.ina226 import INA226
 from shunt.convert import bus_to_mv

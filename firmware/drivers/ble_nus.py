@@ -7,11 +7,7 @@
 # is merged or lost while the console task keeps up. TX (6E400003) notifies the reply in chunks of MTU - 3
 # bytes (20 at the default MTU of 23). Advertising stops while a central is connected (NimBLE), so there is one
 # session at a time; when it ends the console session ends with it and advertising resumes.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import asyncio
 

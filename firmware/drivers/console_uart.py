@@ -1,10 +1,6 @@
 # Console over a byte stream (USB serial/REPL UART, any UART): assembles lines and feeds proto.console.
 # Spec: battery-monitor.md §12 (commands); platform.md §3.3 (line protocol reassembled across chunks).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import asyncio
 

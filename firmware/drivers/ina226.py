@@ -2,11 +2,7 @@
 # plus the sensor-fault rules. Spec: platform.md §1 (registers, CVRF, reset detection), battery-monitor.md §2.
 from shunt.convert import SHUNT_RAW_MAX, SHUNT_RAW_MIN, BUS_RAW_LIMIT
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 try:
     from time import ticks_diff

@@ -18,11 +18,7 @@
 # - With `instant_readout` off, the payloads are flags + NUS UUID and the name; the beacon then re-advertises
 #   only when that changes something (turned off, name changed, connection closed).
 # Not verified on hardware here: non-connectable advertising during a connection on the ESP32 NimBLE port.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from proto import readout
 

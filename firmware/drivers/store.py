@@ -8,11 +8,13 @@ except ImportError:  # pragma: no cover
     import ujson as json
 
 from shunt.record import MAX_RECORD
+from shunt.plausible import check_state
 
 STATE_TMP = "state.tmp"
 SLOTS = ("state_a.bin", "state_b.bin")  # seq even -> A, odd -> B (§14.3)
 SETTINGS = "settings.json"
 CALIBRATION = "calibration.json"
+_ENOENT = 2           # errno of a file that does not exist (the same on littlefs, the unix port and CPython)
 _MAX_JSON = 8192  # a larger settings or calibration file is garbage; never allocate more
 
 
@@ -48,11 +50,14 @@ class Store:
             return False
 
     def _read(self, name, limit):
-        """The file's bytes (at most limit + 1, so that oversize shows), or None if it does not exist."""
+        """The file's bytes (at most limit + 1, so that oversize shows), or None if it does not exist. Any other
+        failure (a directory in its place, an I/O error) raises: the caller reports it, never takes it as absent."""
         try:
             f = open(self.path(name), "rb")
-        except OSError:
-            return None
+        except OSError as e:
+            if e.args and e.args[0] == _ENOENT:
+                return None
+            raise
         try:
             return f.read(limit + 1)
         finally:
@@ -92,8 +97,9 @@ class Store:
                 data = self._read(name, MAX_RECORD)
             except Exception as e:  # an unreadable file is a bad file, not a crash
                 existed = True
-                diags.append("%s: unreadable (%s)" % (name, e))
+                diags.append("%s: unreadable (%s)" % (name, _err(e)))
                 self._bad.add("state")
+                self._bad.add(name)   # W10 stays until this slot is written again
                 continue
             if data is None:
                 continue
@@ -103,6 +109,10 @@ class Store:
                 self._bad.add("state")
                 continue
             rec, reason = self._codec.decode(data)
+            if rec is not None:
+                bad = check_state(rec[1])     # a valid CRC over values the monitor cannot have produced
+                if bad is not None:
+                    rec, reason = None, "implausible record (%s)" % bad
             if rec is None:
                 diags.append("%s: %s" % (name, reason))
                 self._bad.add("state")
@@ -120,32 +130,55 @@ class Store:
 
     def save_state(self, values):
         """Save a state dict as the next record (seq = last + 1, slot by parity), read it back and check it.
-        Returns (ok, diagnostics). On failure W10 is raised and seq stays, so the retry writes the same slot
-        and the other slot keeps the last good record."""
+        Returns (ok, diagnostics). If that slot cannot be written (a directory in its place, a failed rename)
+        the record goes to the other slot with seq + 2 (tmp + rename keeps old-or-new there too), W10 stays
+        raised and the diagnostic names the broken slot; every save tries the broken slot first again. On
+        failure of both W10 is raised and seq stays."""
         seq = self.seq + 1
         if SLOTS[seq & 1] == self._live:
             seq += 1  # a record found in the slot of the other parity (copied by hand): keep it as the fallback
-        slot = SLOTS[seq & 1]
         try:
             data = self._codec.encode(values, seq)
         except ValueError as e:
             self._bad.add("state")
             return False, ["state: not saved: %s" % e]
+        slot = SLOTS[seq & 1]
+        err = self._write_slot(slot, data)
+        if err is None:
+            self._bad.discard(slot)
+            return self._saved(seq, slot), []
+        diags = [err]
+        self._bad.add(slot)
+        other = SLOTS[(seq + 1) & 1]
+        try:
+            data = self._codec.encode(values, seq + 1)
+        except ValueError as e:
+            self._bad.add("state")
+            return False, diags + ["state: not saved: %s" % e]
+        err = self._write_slot(other, data)
+        if err is not None:
+            self._bad.add("state")
+            return False, diags + [err]
+        return self._saved(seq + 1, other), diags + ["%s: broken, state saved in %s" % (slot, other)]
+
+    def _write_slot(self, slot, data):
+        """None when `data` is in `slot` and reads back equal, else the diagnostic."""
         try:
             self._write_replace(STATE_TMP, slot, data)
             back = self._read(slot, MAX_RECORD)
         except Exception as e:
             self._remove(STATE_TMP)
-            self._bad.add("state")
-            return False, ["%s: save failed (%s)" % (slot, _err(e))]
+            return "%s: save failed (%s)" % (slot, _err(e))
         if back != data:
-            self._bad.add("state")
-            return False, ["%s: read-back mismatch" % slot]
+            return "%s: read-back mismatch" % slot
+        return None
+
+    def _saved(self, seq, slot):
         self.seq = seq
         self._live = slot
         self.saves += 1
         self._bad.discard("state")
-        return True, []
+        return True
 
     # -- JSON files (settings.json, calibration.json) ---------------------------------------------------------
 
@@ -191,10 +224,15 @@ class Store:
         except Exception as e:
             self._bad.add(name)
             return False, ["%s: not saved: %s" % (name, e)]
+        return self.save_file(name, data)
+
+    def save_file(self, name, data):
+        """Write bytes to name via name.tmp + close + rename, read back. Returns (ok, diagnostics); whatever
+        failed, no name.tmp is left behind (a full filesystem must not lose the space)."""
         tmp = name + ".tmp"
         try:
             self._write_replace(tmp, name, data)
-            back = self._read(name, _MAX_JSON)
+            back = self._read(name, len(data))
         except Exception as e:
             self._remove(tmp)
             self._bad.add(name)
@@ -204,6 +242,23 @@ class Store:
             return False, ["%s: read-back mismatch" % name]
         self._bad.discard(name)
         return True, []
+
+    def keep_copy(self, name, copy):
+        """Copy a damaged file byte for byte to `copy` (e.g. settings.bad) before anything may replace it.
+        Returns diagnostics (none when the copy is made or there is nothing to copy)."""
+        try:
+            data = self._read(name, _MAX_JSON)
+        except Exception as e:
+            return ["%s: not copied to %s (%s)" % (name, copy, _err(e))]
+        if data is None:
+            return []
+        tmp = copy + ".tmp"
+        try:
+            self._write_replace(tmp, copy, data)
+        except Exception as e:
+            self._remove(tmp)
+            return ["%s: not copied to %s (%s)" % (name, copy, _err(e))]
+        return ["%s: kept as %s" % (name, copy)]
 
 
 def _err(e):

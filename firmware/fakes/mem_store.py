@@ -31,5 +31,14 @@ class MemStore:
         self.json[name] = obj
         return True, []
 
+    def save_file(self, name, data):
+        self.json[name] = bytes(data)
+        return True, []
+
+    def keep_copy(self, name, copy):
+        if name in self.json:
+            self.json[copy] = self.json[name]
+        return []
+
     def mark_bad(self, name, reason):
         pass

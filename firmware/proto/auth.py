@@ -8,11 +8,7 @@
 # On success both sides also know a 32-byte pad HMAC-SHA256(key, b"passwd" + nonce); `passwd` sends the new
 # secret XOR that pad, so the secret never crosses the link in the clear. Pure: the sha256 constructor and
 # urandom are injected, and time arrives only as elapsed milliseconds through `elapse(dt_ms)`.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from shunt.settings import from_hex, to_hex  # noqa: F401  (re-exported: the console uses auth.from_hex)
 

@@ -24,13 +24,10 @@
 #   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
 #   current_offset_nv    optional: the zero-current offset in force (status)
 from shunt import settings as _st
+from shunt.fixed import rdiv
 from proto import auth as _auth
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 MAX_LINE = const(128)
 
@@ -447,8 +444,8 @@ class Console:
     def _offset_text(self, nv):
         # BM §12.2: the offset in µV and the current it stands for (I = U / R, R = rating_mV / rating_A).
         s = self.device.settings
-        ua = _rdiv(nv * s["shunt_rating_a"], s["shunt_rating_mv"])
-        return "%s uV (%s mA)" % (_st.fmt_fixed(_rdiv(nv, 1), 3), _st.fmt_fixed(_rdiv(ua, 1), 3))
+        ua = rdiv(nv * s["shunt_rating_a"], s["shunt_rating_mv"])
+        return "%s uV (%s mA)" % (_st.fmt_fixed(nv, 3), _st.fmt_fixed(ua, 3))
 
     def _c_clear_history(self, text, words):
         self._monitor_call("clear_history")
@@ -575,12 +572,6 @@ def _num(v):
 
 def _fix(v, decimals):
     return "---" if v is None else _st.fmt_fixed(int(v), decimals)
-
-
-def _rdiv(a, b):
-    # BM §0.2 round half away from zero.
-    q = (2 * abs(a) + b) // (2 * b)
-    return -q if a < 0 else q
 
 
 def _ceil_s(ms):

@@ -1,10 +1,6 @@
 # Victron BLE "Instant Readout": the battery-monitor record, its AES-CTR encryption and the advertising payloads.
 # Spec: platform.md §4 (record, encryption, size), §3.6 (advertising layout); battery-monitor.md §1, §3.5, §12.1.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 COMPANY_ID = const(0x02E1)          # Victron Energy BV, sent little-endian (§4.1)
 MODEL_ID = const(0xA389)            # SmartShunt 500A/50mV, as in the real device's vector (§4.1)

@@ -1,10 +1,6 @@
 # VE.Direct text blocks (A: runtime, B: history) built into one preallocated buffer, checksummed, no allocation.
 # Spec: vedirect.md §1 (identity), §3 (text protocol); battery-monitor.md §3.5, §8 (values and "no value" rules).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # Identity (VD §1). The text FW field and the HEX version word come from this one constant.
 PID = const(0xA389)

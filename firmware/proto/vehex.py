@@ -1,13 +1,10 @@
 # VE.Direct HEX protocol: bounded frame parser, register table and the GET/SET/ping/version/product-id replies.
 # Spec: vedirect.md §4 (frames, replies, registers), §5 (hold); battery-monitor.md §1, §10, §11.2, §12, §14.2.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 import struct
 
+from shunt.fixed import rdiv
 from proto.vedirect import PID, FW, VERSION_WORD, MODEL
 
 MAX_FRAME_CHARS = const(140)     # VD §4.5 / U10: a partial frame above 140 characters is dropped
@@ -82,13 +79,6 @@ _RESTORE = const(0x0004)
 COMMAND_REGS = (_SYNC, _ZERO, _CLEAR, _ACK, _RESTORE)
 
 _HEX = b"0123456789ABCDEF"
-
-
-def rdiv(a, b):
-    """Round half away from zero (BM §0.2), b > 0."""
-    if a < 0:
-        return -((2 * -a + b) // (2 * b))
-    return (2 * a + b) // (2 * b)
 
 
 def frame_checksum(cmd, payload):
@@ -194,6 +184,7 @@ class HexHandler:
         self.out = bytearray(_OUT_LEN)
         self.out_mv = memoryview(self.out)
         self.out_len = 0
+        self.replies_dropped = 0    # replies that did not fit in `out` (the host retries after ~1 s)
         self._line = bytearray(MAX_FRAME_CHARS)
         self._n = -1            # -1: outside a frame; else characters after ':' collected so far
         self._age_ms = 0
@@ -274,7 +265,8 @@ class HexHandler:
     # -- replies
     def _reply(self, cmd, payload, n):
         p = self.out_len
-        if p + 4 + 2 * n > _OUT_LEN:
+        if p + 5 + 2 * n > _OUT_LEN:    # ':' cmd, 2 digits a byte, checksum, LF
+            self.replies_dropped += 1
             return  # no room: dropped, the host retries after ~1 s (VD §4.5)
         self.out_len = _encode_into(self.out, p, cmd, payload, n)
 

@@ -1,11 +1,7 @@
 # The aux input (starter voltage, mid-point voltage, temperature): its value, the mid-point deviation, the aux
 # alarms, H13-H16, W16 (hardware absent) and W17 (LFP charged below 0 °C). Spec: issue 18; vedirect.md §3.3,
 # §3.6 (AR bits 8-128), §4.6 (0xEEF8, 0xED7D, 0x0382, 0x0383, 0xEDEC, 0x0324-0x0332); battery-monitor.md §10.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from shunt.alarms import Latch, eff_clear_low, eff_clear_high
 

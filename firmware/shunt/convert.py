@@ -1,16 +1,16 @@
 # INA226 register values to the core's mV and mA: pure integer functions, allocation-free, every intermediate
 # within ±2^30 (the ESP32 small-int range). Spec: battery-monitor.md §2 (Voltage, Shunt voltage, Current,
 # Over-range) computed with the split forms of Appendix A, rows V and I.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 NV_PER_SHUNT_LSB = const(2500)      # INA226 shunt register LSB, 2.5 µV (platform.md §1.1)
 SHUNT_RAW_MAX = const(32767)        # ±81.92 mV: a raw value at either end is saturated (BM §2, W08)
 SHUNT_RAW_MIN = const(-32768)
 BUS_RAW_LIMIT = const(28800)        # 36.0 V at the VBUS pin in 1.25 mV LSBs (BM §2, W09)
+# The largest readings these functions can return: bus_to_mv(32767, 20000) and shunt_to_ma(-32768, 500000, 9999,
+# 10, 0) (full-scale register, largest divider, offset and rating/mV ratio of the settings table, BM §1, §12.2).
+V_MAX_MV = const(819175)
+I_MAX_MA = const(82411758)
 
 
 def bus_to_mv(raw_bus, divider):

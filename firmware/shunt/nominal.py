@@ -1,10 +1,6 @@
 # Nominal voltage: auto-detection of the 12/24/36/48 V class from charging samples, or the fixed setting.
 # Spec: battery-monitor.md §7 (table and rules), §0.2 (outages), §2 (outage integrates at most 5 000 ms), U22.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 _PROMOTE_MS = const(60000)      # a class must be seen on consecutive charging samples for ≥ 60 s (P, U22)
 _STOP_MS = const(3600000)       # detection stops after 3 600 s of cumulative charging (V)

@@ -3,11 +3,7 @@
 import struct
 from array import array
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from shunt.peukert_tables import TABLES
 

@@ -3,11 +3,7 @@
 import struct
 from binascii import crc32
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 MAGIC = b"SSST"
 VERSION = const(1)

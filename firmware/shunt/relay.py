@@ -1,10 +1,6 @@
 # Relay logic: latches with a 10 s delay, the default/charge/remote modes, minimum closed time and off-delay.
 # Spec: battery-monitor.md §11 (relay), §1 (relay settings, effective clear values), §0.2 (outages), §15.2 U16/U17.
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 from shunt.alarms import Latch, eff_clear_low, eff_clear_high
 

@@ -1,10 +1,6 @@
 # Save scheduler: decides once per second whether the state record is written, and why.
 # Implements battery-monitor.md §14.2 (triggers, 60 s and 600 s rules, "only changes are written").
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from micropython import const
 
 # Reasons returned by due(); 0 = no save.
 NONE = const(0)

@@ -1,10 +1,6 @@
 # Settings: every user setting by its spec name, unit, default, range and step, validated in one place.
 # Spec: battery-monitor.md §1 (table and rules), §7 (nominal voltage side effects), §0.2 (exact decimals).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 # Kinds of setting.
 NUM = const(0)      # exact decimal, stored as an integer in units of its step
@@ -266,7 +262,7 @@ def check_stored(name, value):
             raise ValueError("%s %d (0.01 K): must be %s" % (name, value, describe_range(r)))
         return value
     if kind == ENUM:
-        if not isinstance(value, int):
+        if not isinstance(value, int) or isinstance(value, bool):   # JSON true is not a setting's number
             raise ValueError("%s: must be %s" % (name, describe_range(r)))
         try:
             _enum_index(r, value)
@@ -381,22 +377,118 @@ class Settings:
 
     def load_dict(self, d):
         """Apply a settings file's content. All or nothing: a bad file raises ValueError and changes nothing.
-        Unknown names are ignored (a newer file), missing ones keep their defaults."""
+        Unknown names are ignored (a newer file), missing ones keep their defaults. For putting back a snapshot
+        of `to_dict`; a file read at start-up goes through `load_stored`, which keeps what is valid."""
         if not isinstance(d, dict) or d.get("schema") != SCHEMA_VERSION or not isinstance(d.get("values"), dict):
             raise ValueError("settings file: wrong schema")
         new = {}
         for name, v in d["values"].items():
             if name not in _INDEX:
                 continue
-            if TABLE[_INDEX[name]][1] == KEY:
-                if not v:           # "" or b"": no key yet (it is drawn at first start)
-                    new[name] = b""
-                    continue
-                v = parse_key(v) if isinstance(v, str) else v
-            new[name] = check_stored(name, v)
+            new[name] = _stored_value(name, v)
         flag = d.get("charged_voltage_user_set", 0)
-        if flag not in (0, 1):
+        if not _is_flag(flag):
             raise ValueError("settings file: bad charged_voltage_user_set")
         self.values.update(new)
         self.charged_voltage_user_set = flag
         self._changed(None)
+
+    def load_stored(self, d):
+        """Apply a settings file read at start-up key by key: every valid value is kept, a missing or bad one
+        keeps its default. Returns the diagnostics, one per problem, each naming the field ("relay_off_delay
+        501: must be 0..500 min in steps of 1: default 0 used"); [] for a clean file. Never raises."""
+        diags = []
+        if not isinstance(d, dict):
+            return ["not a JSON object: defaults used"]
+        if d.get("schema") != SCHEMA_VERSION or isinstance(d.get("schema"), bool):
+            return ["schema %s: this firmware reads %d: defaults used" % (_brief(d.get("schema")), SCHEMA_VERSION)]
+        vals = d.get("values")
+        if not isinstance(vals, dict):
+            return ["values: missing or not an object: defaults used"]
+        for r in TABLE:
+            name = r[0]
+            if name not in vals:
+                diags.append("%s: missing: default %s used" % (name, _default_brief(r)))
+                continue
+            try:
+                self.values[name] = _stored_value(name, vals[name])
+            except ValueError as e:
+                diags.append("%s: default %s used" % (_stored_error(name, vals[name], e), _default_brief(r)))
+        flag = d.get("charged_voltage_user_set", 0)
+        if _is_flag(flag):
+            self.charged_voltage_user_set = flag
+        else:
+            diags.append("charged_voltage_user_set %s: must be 0 or 1: 0 used" % _brief(flag))
+        self._changed(None)
+        return diags
+
+
+def _stored_value(name, v):
+    """A settings file's value (stored units; the key as 32 hex characters, "" for none yet) checked exactly."""
+    if TABLE[_INDEX[name]][1] == KEY:
+        if v == "":                 # no key yet (it is drawn at first start)
+            return b""
+        if not isinstance(v, str):
+            raise ValueError("instant_readout_key: must be 32 hex characters (16 bytes)")
+        return parse_key(v)
+    return check_stored(name, v)
+
+
+def _is_flag(v):
+    return (v == 0 or v == 1) and isinstance(v, int) and not isinstance(v, bool)
+
+
+def _brief(v):
+    # A stored value echoed in a diagnostic: its JSON-ish text, short and printable.
+    if isinstance(v, bool):
+        t = "true" if v else "false"
+    elif v is None:
+        t = "null"
+    else:
+        t = repr(v)
+    more = "..." if len(t) > 24 else ""
+    return "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in t[:24]) + more
+
+
+def _stored_error(name, v, e):
+    # The check's message names the field; add the value when the message does not show it.
+    m = str(e)
+    if m.startswith(name + ":") and name != "instant_readout_key":
+        return "%s %s%s" % (name, _brief(v), m[len(name):])
+    if name == "instant_readout_key":
+        return "instant_readout_key: %s" % m[len(name) + 2:]    # never echo a key, even a broken one
+    return m
+
+
+def _default_brief(r):
+    if r[1] == KEY:
+        return "(none)"
+    if r[1] == TEXT:
+        return repr(r[3])
+    if r[1] == LINKED and r[3] < 0:
+        return "linked"
+    if r[1] == ENUM:
+        return r[7][_enum_index(r, r[3])]
+    return fmt_fixed(r[3], r[6])
+
+
+def calibration_from(d, shunt_rating_mv):
+    """The zero-current calibration file's content (§12.2: {"offset_nV": int, "op_time_s": int}) checked field by
+    field with exact types: returns (offset_nv, op_time_s, diagnostics). A bad or missing field is reported and
+    not used (offset 0 nV, op_time 0 s); the offset is at most 0.5 % of the shunt's full scale."""
+    if not isinstance(d, dict):
+        return 0, 0, ["not a JSON object: offset 0 nV used"]
+    diags = []
+    limit = 5000 * shunt_rating_mv
+    nv = d.get("offset_nV")
+    if "offset_nV" not in d:
+        diags.append("offset_nV: missing: 0 nV used")
+        nv = 0
+    elif not isinstance(nv, int) or isinstance(nv, bool) or abs(nv) > limit:
+        diags.append("offset_nV %s: must be an integer -%d..%d nV: 0 nV used" % (_brief(nv), limit, limit))
+        nv = 0
+    op = d.get("op_time_s", 0)
+    if not isinstance(op, int) or isinstance(op, bool) or not 0 <= op <= 0xFFFFFFFF:
+        diags.append("op_time_s %s: must be an integer 0..4294967295 s: 0 used" % _brief(op))
+        op = 0
+    return nv, op, diags

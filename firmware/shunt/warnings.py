@@ -1,10 +1,6 @@
 # Warnings W01–W13: each one's set and clear rule, and one sentence of advice with the relevant numbers.
 # Spec: battery-monitor.md §13.2 (warnings), §7 (W02), §2 (W08, W09, W12, W13), §0.2 (outages reset timers).
-try:
-    from micropython import const
-except ImportError:  # CPython
-    def const(x):
-        return x
+from micropython import const
 
 _MIN_MS = const(60000)
 _10MIN_MS = const(600000)

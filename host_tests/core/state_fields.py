@@ -21,12 +21,24 @@ from shunt.monitor import STATE_FIELDS as FIELDS  # noqa: E402
 
 
 def sample_state(k=1):
-    """A state dict with a distinct, in-range value in every field (k varies it)."""
+    """A state dict with a distinct value in every field (k varies it), each within its struct code's range and
+    the plausibility ranges of shunt.plausible (a record the monitor can have written)."""
     from shunt.record import code_range
+    from shunt.plausible import RANGES, check_state
     d = {}
     i = 0
     for name, code in FIELDS:
         lo, hi = code_range(code)
+        r = RANGES.get(name)
+        if r is not None:
+            lo, hi = max(lo, r[0]), min(hi, r[1])
         d[name] = lo + (k * 7919 + i * 104729) % (hi - lo + 1)
         i += 1
+    for name in ("last_sync_s", "last_set_soc_s", "near_miss_s", "h9_ref_s"):
+        d[name] %= d["op_time_s"] + 1
+    d["nominal_v"] = (12, 24, 36, 48)[k % 4]
+    floor = -0x80000000 * (d["h4"] or 1)
+    if d["depth_sum"] < floor:
+        d["depth_sum"] = floor + k
+    assert check_state(d) is None, check_state(d)
     return d

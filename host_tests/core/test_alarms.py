@@ -1,4 +1,5 @@
 # Alarms (BM §10, §1 effective clear values, §0.2 outages): set delay, immediate clear, hysteresis, AR bits.
+from check import micropython_only
 from shunt.settings import Settings
 from shunt.alarms import Alarms, eff_clear_low, eff_clear_high
 from standin_mon import Mon
@@ -206,10 +207,8 @@ def test_bits_sum_of_active_alarms():
 
 
 def test_step_alloc_free_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return
+    micropython_only()
+    import micropython
     s, a = _make(alarm_low_voltage_set="11.5", alarm_high_voltage_set="14.8", alarm_low_soc_set="50.0")
     mon = Mon(v_mv=11000, soc_cpct=1000)
     micropython.heap_lock()

@@ -1,9 +1,7 @@
 # The board's asyncio tasks (app.run) for 3 real seconds on the MicroPython unix port: the fake INA226 follows
 # the real clock, so every conversion is sampled by the sampling task with ticks_diff intervals, the port task
 # sends text once a second and the watchdog is fed while sampling is healthy (platform.md §2.7).
-import sys
-
-MICROPYTHON = sys.implementation.name == "micropython"
+from check import micropython_only
 
 
 class WDT:
@@ -15,8 +13,7 @@ class WDT:
 
 
 def test_board_tasks_run_sample_report_and_feed_the_watchdog():
-    if not MICROPYTHON:
-        return      # time.ticks_ms and asyncio.sleep_ms are MicroPython's; this module runs there via mp_runner
+    micropython_only()
     import asyncio
     import time
     from app import App, run

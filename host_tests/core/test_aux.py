@@ -1,5 +1,6 @@
 # The aux input core (issue 18; vedirect.md §3.6, §4.6; battery-monitor.md §10 latches): mid-point deviation,
 # starter/mid-point/temperature alarms with their hysteresis, H13-H16, W16, W17. Runs under both runtimes.
+from check import micropython_only
 from shunt.settings import Settings
 from shunt.monitor import Monitor
 from shunt.aux import midpoint_deviation_pm, STARTER, MIDPOINT, TEMPERATURE, NONE
@@ -175,10 +176,8 @@ def test_temperature_setting_is_off_or_whole_degrees_stored_in_centikelvin():
 
 
 def test_the_once_per_second_aux_step_allocates_nothing():
-    try:
-        import micropython
-    except ImportError:
-        return      # CPython: no heap lock; the MicroPython run checks this
+    micropython_only()
+    import micropython
     m = _mon("midpoint")
     _seconds(m, 11700, 12)
     micropython.heap_lock()

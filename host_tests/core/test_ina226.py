@@ -1,6 +1,6 @@
 # INA226 driver, sampler (sensor-fault rules) and conversions against the register-level fake.
 # Spec: platform.md §1, battery-monitor.md §2 and §16.4. Runs under CPython and MicroPython.
-from check import raises
+from check import raises, micropython_only
 from drivers.ina226 import INA226, Sampler, SAMPLE, NONE, DROPPED
 from fakes.fake_ina226 import FakeI2C, FakeINA226
 from shunt.convert import shunt_to_ma, bus_to_mv
@@ -162,10 +162,8 @@ def test_appendix_a_bounds_are_reached_exactly():
 
 
 def test_conversion_allocates_nothing_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return      # CPython: test_convert_bounds covers the ±2^30 range instead
+    micropython_only()
+    import micropython
     micropython.heap_lock()
     try:
         i = shunt_to_ma(-800, 1234, 500, 50, 1)
@@ -422,10 +420,8 @@ def test_fake_averages_a_pulsed_load_over_the_shunt_windows():
 
 
 def test_poll_allocates_nothing_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return
+    micropython_only()
+    import micropython
     chip, bus, ina = _chip()
     chip.set_current_ma(-20000)
     sampler = Sampler(ina, 0)

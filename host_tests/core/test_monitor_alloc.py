@@ -1,10 +1,8 @@
 # The per-sample step allocates nothing on the MicroPython heap (battery-monitor.md §0.3; ESP32 rules).
-import sys
+from check import micropython_only
 
 from shunt.settings import Settings
 from shunt.monitor import Monitor
-
-MICROPYTHON = sys.implementation.name == "micropython"
 
 
 def _steps(m, n, v0, i0, di, dt):
@@ -25,8 +23,7 @@ def _locked(m, n, v0, i0, di, dt):
 
 
 def test_sample_step_allocates_nothing_in_steady_state():
-    if not MICROPYTHON:
-        return      # the heap lock exists only on MicroPython; this module runs there through host_tests/mp_runner.py
+    micropython_only()
     s = Settings()
     s.set("alarm_low_voltage_set", "11.5")
     s.set("alarm_high_voltage_set", "14.8")

@@ -1,5 +1,6 @@
 # Nominal-voltage detection (BM §7, U22): 60 s spike filter, promotion only upward, stop after 3 600 s of
 # charging or a user edit, restart, fixed values.
+from check import micropython_only
 from shunt.settings import Settings
 from shunt.nominal import Nominal, voltage_class
 from standin_mon import Mon
@@ -196,10 +197,8 @@ def test_load_restores_the_state():
 
 
 def test_step_alloc_free_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return
+    micropython_only()
+    import micropython
     s, n = _make()
     mon = Mon(v_mv=13500)
     mon.set_i(10000)

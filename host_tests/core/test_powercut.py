@@ -1,13 +1,12 @@
 # Power cut at every block program and erase of every save (BM §14.3 "previous or new, never corrupt"), on
 # littlefs (VfsLfs2) over a RAM NOR flash under the MicroPython unix port; and the loss bound of a cut run.
-import sys
+from check import micropython_only
 
 from shunt.record import Codec
 from drivers.store import Store
 from state_fields import FIELDS, sample_state
 import ramblock
 
-MP = sys.implementation.name == "micropython"
 CODEC = Codec(FIELDS)
 _SRC = "/pc_src"
 _CUT = "/pc_cut"
@@ -40,8 +39,7 @@ def _after_cut(image, check_recovery):
 
 
 def test_every_cut_point_of_every_save_gives_previous_or_new():
-    if not MP:
-        return  # littlefs runs only on the unix port (the pytest MicroPython run executes this test)
+    micropython_only()
     ramblock.umount(_SRC)
     dev = ramblock.RamFlash(_BLOCKS)
     ramblock.mount(dev, _SRC, mkfs=True)
@@ -109,8 +107,7 @@ def test_every_cut_point_of_every_save_gives_previous_or_new():
 def test_erases_per_save_within_the_budget():
     # BM §14.4 budgets at most 2 block erases per save; docs/flash-wear.md plans with 1.25 (measured: 1.08 on the
     # 512-block partition, 1.10 here). This keeps that planning figure honest.
-    if not MP:
-        return
+    micropython_only()
     ramblock.umount(_SRC)
     dev = ramblock.RamFlash(64)
     ramblock.mount(dev, _SRC, mkfs=True)

@@ -1,7 +1,7 @@
 # Relay (BM §11, §1, §0.2, U16/U17): latches, modes, minimum closed time, off-delay, remote, invert.
 from shunt.settings import Settings
 from shunt.relay import Relay
-from check import raises
+from check import raises, micropython_only
 from standin_mon import Mon
 
 
@@ -225,10 +225,8 @@ def test_invert_energises_the_coil_when_open():
 
 
 def test_step_alloc_free_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return
+    micropython_only()
+    import micropython
     s, r = _make(relay_low_voltage_set="11.5", relay_high_voltage_set="14.8", relay_min_closed="1",
                  relay_off_delay="1")
     mon = Mon(v_mv=11000, soc_cpct=1000)

@@ -2,7 +2,7 @@
 # Dual runtime: CPython pytest and the MicroPython unix port (host_tests/mp_runner.py).
 import sys
 
-from check import raises
+from check import raises, micropython_only
 from proto.vedirect import (TextBuilder, TextSchedule, block_a_from, base36_serial, checksum_byte, AUX_STARTER,
                             AUX_TEMP, AUX_MID, NO_VALUE)
 
@@ -227,8 +227,7 @@ def test_block_a_from_monitor_matches_capture():
 
 
 def test_building_allocates_nothing_once_warm():
-    if not _IS_MP:
-        return  # heap_lock exists only on MicroPython
+    micropython_only()
     import micropython
     b = TextBuilder()
     m = _Mon()

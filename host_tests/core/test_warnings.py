@@ -3,7 +3,7 @@
 from shunt.settings import Settings
 from shunt.nominal import Nominal
 from shunt.warnings import Warnings
-from check import raises
+from check import raises, micropython_only
 from standin_mon import Mon
 
 
@@ -427,10 +427,8 @@ def test_list_is_in_code_order_with_one_sentence_each():
 
 
 def test_step_alloc_free_under_micropython():
-    try:
-        import micropython
-    except ImportError:
-        return
+    micropython_only()
+    import micropython
     s, w, mon = _make()
     mon.set_i(-50)
     mon.v_mv = 13800

@@ -1,7 +1,9 @@
 """Drive the real firmware (tools/fw_sim.py, CPython or MicroPython) with the true battery, chargers and loads.
 
 The physics steps once per second in this process; the firmware runs in a child process fed over the pipe
-protocol (T/N/C/X/Q lines). A power cut ends the child (Q, no extra save) and starts a new one on the same
+protocol (T/W/N/C/X/Q lines, tools/fw_sim.py). With a speed (a live port: pty or serial) the firmware runs on the
+wall clock: W lines every TICK_S carry the wall clock's simulated time, so text goes out every 1000/speed ms
+whatever the battery does, and HEX from the port is answered at once. A power cut ends the child (Q, no extra save) and starts a new one on the same
 --state directory, with its own time axis from 0, while the battery carries on.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .loads import Load
 from .scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
+TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
 FW_SIM = "tools/fw_sim.py"
 FW_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
               "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s",
@@ -71,6 +74,66 @@ class FileSink(Sink):
             self.f.close()
 
 
+class LineSink(Sink):
+    """A live line (pty, serial port): the simulation hands over whole units (a text cycle, the pending HEX
+    replies) and never waits; a writer thread completes every unit, however many partial writes the port takes,
+    so a reader never sees a cut block. A port nobody reads fills up: then the oldest units not yet started are
+    dropped whole (at most `queue_max` bytes wait), as bytes sent to an unplugged UART are lost.
+    Subclasses implement `_write_some(data) -> int` (may block, returns the bytes taken)."""
+
+    def __init__(self, queue_max: int = 16384):
+        import collections
+        self._q: collections.deque = collections.deque()
+        self._queued = 0
+        self.queue_max = queue_max
+        self.dropped_bytes = 0
+        self._cv = threading.Condition()
+        self._closing = False
+        self._t = threading.Thread(target=self._writer, daemon=True)
+        self._t.start()
+
+    def write(self, data: bytes) -> None:
+        with self._cv:
+            self._q.append(bytes(data))
+            self._queued += len(data)
+            while self._queued > self.queue_max and len(self._q) > 1:
+                old = self._q.popleft()
+                self._queued -= len(old)
+                self.dropped_bytes += len(old)
+            self._cv.notify()
+
+    def _writer(self) -> None:
+        while True:
+            with self._cv:
+                while not self._q and not self._closing:
+                    self._cv.wait()
+                if not self._q:
+                    return
+                data = self._q.popleft()
+                self._queued -= len(data)
+            mv = memoryview(data)
+            while mv:
+                try:
+                    n = self._write_some(mv)
+                except OSError:
+                    n = 0
+                    if self._closing:
+                        return
+                    time.sleep(0.05)
+                mv = mv[n:]
+                if self._closing and n == 0:
+                    return
+
+    def _write_some(self, data) -> int:
+        return len(data)
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._t.join(timeout=2)
+
+
 class Firmware:
     """One firmware process (one power-on period)."""
 
@@ -115,6 +178,9 @@ class Firmware:
         for raw in self.p.stderr:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.stderr_tail = (self.stderr_tail + [line])[-40:]
+            if line.startswith("console on 127.0.0.1:"):
+                print(line, file=sys.stderr, flush=True)     # the port fw_sim bound (--console-port 0)
+                continue
             cur.append(line)
             if line.startswith("OK") or line.startswith("ERR"):
                 self.replies.put(cur)
@@ -255,7 +321,8 @@ class Runner:
         self.cmd = runtime_cmd(runtime)
         self.sink = sink or Sink()
         self.progress = progress
-        self.speed = speed                # > 0: pace to speed x real time (pty/serial)
+        self.speed = speed                # > 0: a live device at speed x real time (pty/serial): the firmware
+        #                                   runs on the wall clock (W lines every TICK_S), text every 1000/speed ms
         self.hex_source = hex_source      # bytes from a GX for the firmware's VE.Direct RX
         t0 = sc.start_tod_s
         k = sc.battery.nominal_voltage / 12.0
@@ -335,7 +402,7 @@ class Runner:
                     if fw is None:
                         log = os.path.join(tmp, "fw%d.csv" % seg)
                         fw = Firmware(self.cmd, state, log, sc.settings if seg == 0 else {}, self.sink,
-                                      seed=sc.seed * 100 + seg, extra=self.fw_args)
+                                      seed=sc.seed * 100 + seg, extra=self.fw_args + self._live_args())
                         seg += 1
                         base = t
                         rows_of.append((base, fw))
@@ -343,6 +410,10 @@ class Runner:
                         last_sent = None
                         if self.hex_source is not None:
                             self._start_hex(fw, hex_stop)
+                    if self.speed > 0.0 and t > base:
+                        # live: the firmware's clock follows the wall clock up to this second, with the values of
+                        # the last one; this second's events and values arrive when it starts
+                        self._tick_until(fw, start, base, t)
                     cut = None
                     while events and events[0].at_s <= t:
                         ev = events.pop(0)
@@ -379,6 +450,8 @@ class Runner:
                                 break
                             self._record(res, t, *self.step(float(t), 1.0))
                             t += 1
+                            if self.speed > 0.0:
+                                self._sleep_until(start, t)
                         self.system_off = False
                         continue
                     v, i, ish = self.step(float(t), 1.0)
@@ -397,12 +470,9 @@ class Runner:
                         last_sent = (t,) + key
                     if aux_x is not None:
                         fw.line("A %d" % aux_x)
-                    t += 1
-                    if self.speed > 0.0:
+                    if self.speed > 0.0 and (aux_x is not None or last_sent[0] == t):
                         fw.flush()
-                        ahead = t / self.speed - (time.monotonic() - start)
-                        if ahead > 0:
-                            time.sleep(ahead)
+                    t += 1
                     if self.progress is not None and t % 600 == 0:
                         self.progress(t / max(1, n_total))
             except BaseException:
@@ -416,6 +486,30 @@ class Runner:
         if self.progress is not None:
             self.progress(1.0)
         return res
+
+    def _live_args(self) -> list[str]:
+        if self.speed <= 0.0:
+            return []
+        # the 1 s text pause after HEX is wall time: 1000 x speed simulated ms
+        return ["--live", "--hold-ms", str(max(1, round(1000 * self.speed)))]
+
+    def _sleep_until(self, start: float, t: int) -> None:
+        ahead = t / self.speed - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+
+    def _tick_until(self, fw: Firmware, start: float, base: int, t: int) -> None:
+        """Live mode: W lines with the wall clock's simulated time, every TICK_S, until second t starts. A late
+        tick carries the true time, so the firmware never drifts behind, and the port's schedule sends no burst
+        to catch up (VD §3.7)."""
+        end_ms = (t - base) * 1000
+        while True:
+            now_ms = int((time.monotonic() - start) * self.speed * 1000) - base * 1000
+            if now_ms >= end_ms:
+                fw.send_now("W %d" % end_ms)
+                return
+            fw.send_now("W %d" % now_ms)
+            time.sleep(min(TICK_S, (end_ms - now_ms) / 1000.0 / self.speed))
 
     @staticmethod
     def _advance(fw: Firmware, t_rel: int, res: RunResult) -> None:

@@ -1,0 +1,96 @@
+# The sync condition, once: which terms hold for a sample, the charged-detection timer and its near-miss
+# diagnostics, and the sync_status report built from the same terms. Spec: battery-monitor.md §4.1, §13.1.
+#
+# Everything that decides whether a sample counts toward an automatic sync lives here; the per-sample step
+# (shunt.monitor) and sync_status both call `terms`, so a new or changed term is an edit of this file only.
+from micropython import const
+
+V_OK = const(1)     # V > charged_voltage
+I_OK = const(2)     # I_int < tail current (strict: and not discharging)
+A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict mode only)
+NO_MIN_I = const(0x3FFFFFFF)   # min_i_voltage_ok "none yet"; 2^30 - 1 is still a small int on the ESP32
+
+# near_miss_term: the first term that failed when a running timer was reset (4: an outage sample).
+TERM_NAMES = ("", "voltage", "current", "accepted", "outage")
+
+
+def terms(mon, v_mv, i_int_ma, a_mah):
+    """The terms of §4.1 that hold for this sample, as V_OK | I_OK | A_OK bits. Allocation-free."""
+    t = V_OK if v_mv > mon.vch_mv else 0
+    if i_int_ma < mon.i_tail_ma and (not mon.strict or i_int_ma >= 0):
+        t |= I_OK
+    if a_mah >= mon.capacity_ah:      # 0.1 % of capacity: 1 mAh per Ah
+        t |= A_OK
+    return t
+
+
+def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
+    """§4.1 per sample (step 6): the diagnostics' extremes, the timer, the near miss when a running timer
+    resets. Returns 1 when the timer reached charged_detection_time (the monitor then syncs). Allocation-free."""
+    if mon.vch_mv <= 0:                # charged_voltage 0.0: automatic sync off (§1)
+        mon.sync_timer_ms = 0
+        return 0
+    t = terms(mon, v_mv, i_int_ma, a_mah)
+    v_ok = t & V_OK
+    ia_ok = t & I_OK and (t & A_OK or not mon.strict)
+    if ia_ok and v_mv > mon.max_v_current_ok_mv:
+        mon.max_v_current_ok_mv = v_mv
+    if v_ok and i_int_ma < mon.min_i_voltage_ok_ma:
+        mon.min_i_voltage_ok_ma = i_int_ma
+    if v_ok and ia_ok and not mon.outage:
+        t = mon.sync_timer_ms + dt_ms
+        mon.sync_timer_ms = t
+        return 1 if t >= mon.detect_ms else 0
+    t_ms = mon.sync_timer_ms
+    if t_ms:
+        if t_ms > mon.near_miss_ms:
+            mon.near_miss_ms = t_ms
+            mon.near_miss_term = 1 if not v_ok else (2 if not t & I_OK else (3 if not ia_ok else 4))
+            mon.near_miss_s = mon.op_time_s
+        mon.sync_timer_ms = 0
+    return 0
+
+
+def reset_diag(mon):
+    """A sync starts the near-miss and extreme values afresh (§13.1)."""
+    mon.near_miss_ms = 0
+    mon.near_miss_term = 0
+    mon.near_miss_s = 0
+    mon.max_v_current_ok_mv = -1
+    mon.min_i_voltage_ok_ma = NO_MIN_I
+
+
+def status(mon, a_mah, throughput_mah):
+    """Every field of §13.1 as a dict of ints and short strings (units in the key names)."""
+    vch = mon.vch_mv
+    t = terms(mon, mon.v_mv, mon.i_int_ma, a_mah)
+    kind = mon.last_sync_kind
+    return {
+        "synchronized": mon.synchronized,
+        "restored": mon.restored,
+        "mode": "strict" if mon.strict else "victron",
+        "auto_sync": 1 if vch > 0 else 0,
+        "voltage_ok": 1 if vch > 0 and t & V_OK else 0,
+        "voltage_mv": mon.v_mv,
+        "charged_voltage_mv": vch,
+        "current_ok": 1 if t & I_OK else 0,
+        "current_ma": mon.i_int_ma,
+        "tail_current_ma": mon.i_tail_ma,
+        "accepted_ok": 1 if t & A_OK else 0,
+        "accepted_mah": a_mah,
+        "accepted_required_mah": mon.capacity_ah,
+        "timer_s": mon.sync_timer_ms // 1000,
+        "timer_required_s": mon.detect_ms // 1000,
+        "last_sync": ("none", "auto", "manual")[kind],
+        "last_sync_age_s": mon.op_time_s - mon.last_sync_s,
+        "last_sync_soc_cpct": mon.last_sync_soc if kind else None,
+        "last_sync_current_ma": mon.last_sync_i_ma if kind else None,
+        "last_set_soc_cpct": mon.last_set_soc,
+        "last_set_soc_age_s": mon.op_time_s - mon.last_set_soc_s if mon.last_set_soc >= 0 else -1,
+        "near_miss_s": mon.near_miss_ms // 1000,
+        "near_miss_term": TERM_NAMES[mon.near_miss_term],
+        "near_miss_age_s": mon.op_time_s - mon.near_miss_s if mon.near_miss_ms else -1,
+        "max_v_current_ok_mv": mon.max_v_current_ok_mv,
+        "min_i_voltage_ok_ma": mon.min_i_voltage_ok_ma if mon.min_i_voltage_ok_ma != NO_MIN_I else None,
+        "throughput_mah": throughput_mah,
+    }
