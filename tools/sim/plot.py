@@ -72,6 +72,11 @@ def _aux_panel(ax, res: RunResult, hours) -> None:
         on = (alarms & bit) != 0
         if on.any():
             ax.broken_barh(_spans(hours, on), (hi + row * band, band * 0.8), color=color, alpha=0.8, label=name)
+            # the first time of each alarm, also when it lasted only minutes (the point of mid-point monitoring)
+            t1 = hours[int(np.argmax(on))]
+            ax.axvline(t1, color=color, lw=1.2, ls="-.")
+            ax.annotate("%s\nfirst at %.1f h" % (name, t1), (t1, hi + row * band), xytext=(-4, -14 - 20 * row),
+                        textcoords="offset points", ha="right", fontsize=8, color=color)
             row += 1
     if row:
         ax.set_ylim(lo, hi + (row + 0.5) * band)
