@@ -68,7 +68,7 @@ def main():
     from proto.console import Console
     from drivers.console_uart import ConsoleStream
     import sys
-    usb = ConsoleStream(Console(a, a.auth), asyncio.StreamReader(sys.stdin), asyncio.StreamWriter(sys.stdout, {}))
+    usb = ConsoleStream(Console(a.device, a.auth), asyncio.StreamReader(sys.stdin), asyncio.StreamWriter(sys.stdout, {}))
     ble = beacon = None
     try:
         import bluetooth
@@ -79,7 +79,7 @@ def main():
         bt.active(True)
         beacon = ReadoutBeacon(bt, a.settings, urandom=os.urandom)
         name = a.settings.values["device_name"] or default_name(bt.config("mac")[1])
-        ble = BleNus(Console(a, a.auth), name, beacon=beacon)
+        ble = BleNus(Console(a.device, a.auth), name, beacon=beacon)
     except Exception as e:  # no BLE stack (aioble not frozen): the shunt still counts and talks VE.Direct
         print("BLE off:", e)
     wdt = machine.WDT(timeout=8000)

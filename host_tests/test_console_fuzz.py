@@ -1,7 +1,6 @@
 """100 000 random lines into the console (real Settings and Monitor): no exception escapes, every reply ends with
 exactly one OK/ERR line with a documented code, never INTERNAL, and an ERR never changes a setting."""
 import random
-import time
 
 from shunt import settings as st
 from proto.console import Console
@@ -39,7 +38,6 @@ def test_100000_random_lines_never_raise_and_errors_change_nothing():
     rng = random.Random(20240601)
     dev = Device()
     c = Console(dev, new_auth())
-    t0 = time.monotonic()
     seen = {}
     for i in range(100000):
         if i % 500 == 0:
@@ -62,7 +60,6 @@ def test_100000_random_lines_never_raise_and_errors_change_nothing():
             code = "OK"
             assert last == "OK" or last.startswith("OK "), (line, reply)
         seen[code] = seen.get(code, 0) + 1
-    assert time.monotonic() - t0 < 30
     # The generator reached every kind of answer that random input can produce.
     for k in ("OK", "EMPTY", "TOOLONG", "ENCODING", "UNKNOWN", "ARGS", "NAME", "VALUE", "AUTH", "STATE"):
         assert seen.get(k, 0) > 0, (k, seen)

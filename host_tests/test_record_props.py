@@ -68,7 +68,7 @@ def test_random_bytes_never_decode(data):
 def test_garbage_with_a_valid_crc_and_magic_is_still_refused_unless_the_layout_fits(payload):
     # A record-shaped blob with a correct CRC is only accepted when the version and length are the layout's.
     import struct
-    body = b"SSST" + struct.pack("<HHI", 1, len(payload), 0) + payload
+    body = b"SSST" + struct.pack("<HHI", CODEC.version, len(payload), 0) + payload
     rec = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
     result, why = CODEC.decode(rec)
     if len(payload) == CODEC.payload_size:

@@ -1,4 +1,5 @@
 """tools/replay.py: the documented interface, both runtimes byte-identical, errors, persistence (issue 6)."""
+import os
 import random
 import subprocess
 import sys
@@ -9,6 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 REPLAY = str(ROOT / "tools" / "replay.py")
+# The MicroPython runtimes: the venv's 64-bit unix port, and the 32-bit build (the ESP32's 31-bit small ints) named
+# by MICROPY32 when it is set (.ci/run sets it).
+MP_RUNTIMES = [["--runtime", "micropython"]]
+if os.environ.get("MICROPY32"):
+    MP_RUNTIMES.append(["--runtime", "micropython", "--micropython", os.environ["MICROPY32"]])
 
 
 def write_trace(path, rows, header="t_ms,voltage_mv,current_ma"):
@@ -51,10 +57,12 @@ def test_both_runtimes_give_identical_bytes(tmp_path, seed):
     trace = write_trace(tmp_path / "t.csv", gen_rows(seed, 6000))
     args = [trace, "--set", "capacity=120", "--set", "peukert_exponent=1.31", "--set", "charged_voltage=13.5"]
     a = run(args + ["--runtime", "cpython"])
-    b = run(args + ["--runtime", "micropython"])
-    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert a.returncode == 0, a.stderr
     assert len(a.stdout) > 100000
-    assert a.stdout == b.stdout
+    for mp in MP_RUNTIMES:
+        b = run(args + mp)
+        assert b.returncode == 0, (mp, b.stderr)
+        assert a.stdout == b.stdout, mp
 
 
 def test_one_block_pair_per_second_and_valid_checksums(tmp_path):
@@ -142,13 +150,60 @@ def test_micropython_runtime_with_state(tmp_path):
     rows = gen_rows(7, 3000)
     trace = write_trace(tmp_path / "t.csv", rows)
     a = run([trace, "--state", tmp_path / "s1", "--runtime", "cpython"])
-    b = run([trace, "--state", tmp_path / "s2", "--runtime", "micropython"])
-    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
-    for name in ("state_a.bin", "state_b.bin", "settings.json"):
-        pa, pb = tmp_path / "s1" / name, tmp_path / "s2" / name
-        assert pa.exists() == pb.exists()
-        if pa.exists():
-            assert pa.read_bytes() == pb.read_bytes(), name
+    assert a.returncode == 0, a.stderr
+    for k, mp in enumerate(MP_RUNTIMES):
+        s2 = tmp_path / ("mp%d" % k)
+        b = run([trace, "--state", s2] + mp)
+        assert b.returncode == 0 and a.stdout == b.stdout, (mp, b.stderr)
+        for name in ("state_a.bin", "state_b.bin", "settings.json"):
+            pa, pb = tmp_path / "s1" / name, s2 / name
+            assert pa.exists() == pb.exists()
+            if pa.exists():
+                assert pa.read_bytes() == pb.read_bytes(), (mp, name)
+
+
+def _v1_record_near_the_old_limits():
+    """A format-version-1 record (as the previous firmware wrote it) 2 Ah from where its fields ended: CE near
+    -2^31 mAh (a monitor that never syncs), H6 and the throughput near 2^32 - 1 mAh."""
+    from shunt.monitor import Monitor, STATE_FIELDS_V1
+    from shunt.record import Codec
+    from shunt.settings import Settings
+    d = Monitor(Settings()).get_state()
+    d.update(ce_mah=-2 ** 31 + 2000, h6_mah=2 ** 32 - 2000, tp_mah=2 ** 32 - 2000, synchronized=0, op_time_s=1000)
+    return Codec(STATE_FIELDS_V1, version=1).encode(d, 5)
+
+
+def test_replay_past_the_ce_and_h6_limits_keeps_saving_on_every_runtime(tmp_path):
+    # 20 min at -80 A: 26.7 Ah more. CE passes -2^31 mAh (an i32 in record v1: every save used to fail with
+    # W10) and saturates at -10^9 mAh; H6 and the throughput pass 2^32 - 1 mAh and are saved exactly (u64, v2).
+    from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS
+    from shunt.record import Codec
+    rows = [(t * 1000, 12500, -80000) for t in range(1201)]
+    trace = write_trace(tmp_path / "t.csv", rows)
+    outs = []
+    for k, rt in enumerate([["--runtime", "cpython"]] + MP_RUNTIMES):
+        state = tmp_path / ("s%d" % k)
+        state.mkdir()
+        (state / "state_a.bin").write_bytes(_v1_record_near_the_old_limits())
+        r = run([trace, "--state", state, "--frame-every", "600"] + rt)
+        assert r.returncode == 0, (rt, r.stderr)
+        assert b"not saved" not in r.stderr and b"W10" not in r.stderr, (rt, r.stderr)
+        codec = Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)
+        recs = [codec.decode((state / n).read_bytes())[0] for n in ("state_a.bin", "state_b.bin")]
+        seq, st = max(x for x in recs if x is not None)
+        assert seq > 5 and st["op_time_s"] >= 1000 + 1200 - 60      # saved to the end (a save a minute)
+        h6 = 2 ** 32 - 2000 + 80000 * (st["op_time_s"] - 1000) // 3600
+        assert st["h6_mah"] == h6 and st["tp_mah"] == h6, (st["h6_mah"], h6)
+        assert st["ce_mah"] == -10 ** 9
+        last_b = blocks(r.stdout)[-1].decode("latin-1")
+        assert "\r\nH6\t-%d\r\n" % (2 ** 32 - 2000 + 80000 * 1200 // 3600) in last_b
+        # a restart from that record (u64 H6 and throughput past 2^32) restores it: plausible, no diagnostic
+        r2 = run([write_trace(tmp_path / "b.csv", [(t * 1000, 12500, 0) for t in range(3)]), "--state", state] + rt)
+        assert r2.returncode == 0 and b"diag" not in r2.stderr, (rt, r2.stderr)
+        assert "\r\nH6\t-%d\r\n" % st["h6_mah"] in blocks(r2.stdout)[1].decode("latin-1")
+        outs.append((r.stdout, (state / "state_a.bin").read_bytes(), (state / "state_b.bin").read_bytes()))
+    for o in outs[1:]:
+        assert o == outs[0]
 
 
 def test_aux_column_reaches_the_text_as_vm_dm_and_alarm(tmp_path):

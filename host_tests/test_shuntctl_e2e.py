@@ -1,5 +1,5 @@
 """End to end: tools/shuntctl.py (a separate process) against tools/console_server.py over TCP on 127.0.0.1,
-wrapping a real Settings + Monitor. A `set capacity` shows in `status` and in the VE.Direct text block."""
+serving the real app (its Device) without hardware. A `set capacity` shows in `status` and in the VE.Direct text block."""
 import asyncio
 import json
 import os
@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console_server import ConsoleServer, HostDevice, make_auth
-from shunt.settings import Settings
-from shunt.monitor import Monitor
+from console_server import ConsoleServer, make_app, make_auth
 from proto.vedirect import TextBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,10 +20,9 @@ SECRET = "5e" * 32
 
 @pytest.fixture(scope="module")
 def server():
-    settings = Settings()
-    monitor = Monitor(settings)
-    monitor.set_soc(5000)               # 50.00 %: Qp = 100 Ah of the default 200 Ah (BM §4.4)
-    device = HostDevice(settings, monitor)
+    app = make_app()
+    app.monitor.set_soc(5000)           # 50.00 %: Qp = 100 Ah of the default 200 Ah (BM §4.4)
+    device = app.device
     srv = ConsoleServer(device, make_auth(SECRET))
     loop = asyncio.new_event_loop()
     started = threading.Event()
@@ -74,7 +71,7 @@ def test_set_capacity_shows_in_status_and_vedirect(server):
     r = ctl(server, "set", "capacity", "400")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "capacity=400 Ah"
-    assert server.device.settings_writes == 1
+    assert server.device.storage.store.json_saves == 1
     # BM §1: a capacity change keeps Qp (100 Ah), so SOC = (400 - 100) / 400 = 75.0 %.
     r = ctl(server, "--json", "status")
     assert json.loads(r.stdout)["SOC"] == "75.00 %"
@@ -140,11 +137,28 @@ def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
     r = ctl(server, "passwd", "--new-secret", new)
     assert r.returncode == 0, r.stderr
     assert new not in r.stdout and SECRET not in r.stdout
-    assert server.device.secret_hex == new
+    assert server.device.storage.store.json["secret.txt"] == new.encode()
     assert ctl(server, "save").returncode == 1                    # the old secret no longer works
     r = ctl(server, "passwd", "--new-secret", SECRET, secret=new)  # and back
     assert r.returncode == 0, r.stderr
     assert ctl(server, "save").returncode == 0
+
+
+def test_apply_battery_type_shows_then_makes_the_changes(server):
+    # issue 17: one step to the chemistry's values; every change shown first, made only with --yes
+    r = ctl(server, "apply-battery-type", "lfp")
+    assert r.returncode == 0, r.stderr
+    assert "peukert_exponent: 1.25 -> 1.05" in r.stdout and "none made" in r.stdout
+    assert ctl(server, "get", "peukert_exponent").stdout.strip() == "1.25"
+    r = ctl(server, "--json", "apply-battery-type", "lfp", "--yes")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["made"] and "charge_efficiency: 95 % -> 99 %" in d["changes"]
+    assert ctl(server, "get", "peukert_exponent").stdout.strip() == "1.05"
+    assert ctl(server, "get", "battery_type").stdout.strip() == "lfp"
+    assert ctl(server, "apply-battery-type", "--yes", secret=None).returncode != 0    # needs the secret
+    r = ctl(server, "apply-battery-type", "lead_acid", "--yes")                       # back for the other tests
+    assert r.returncode == 0 and ctl(server, "get", "peukert_exponent").stdout.strip() == "1.25"
 
 
 def test_aux_input_status_help_and_history(server):

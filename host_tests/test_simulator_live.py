@@ -6,6 +6,7 @@ every 1000/speed ms (no gap above 1.5x that, the 1 s text pause after our HEX GE
 checksum, a HEX GET answered within 100 ms of wall time, and the PyPI parsers decode what arrived."""
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -60,12 +61,13 @@ def _stuck_client(port):
 
 
 def _read(path, speed, out):
-    port = serial.Serial(path, 19200, timeout=0.005)
+    port = serial.Serial(path, 19200, timeout=0)
     data = bytearray()
     arrivals = []          # (wall time, offset) of each block-pair start
     get_at = get_ans = None
     t0 = time.monotonic()
     while time.monotonic() - t0 < READ_S:
+        select.select([port.fileno()], [], [], 0.05)     # wake when bytes arrive, not on a polling timer
         d = port.read(4096)
         now = time.monotonic()
         if d:

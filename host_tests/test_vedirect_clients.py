@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from proto.vedirect import TextBuilder
-from proto.vehex import HexHandler, CoreDevice
+from proto.vehex import HexHandler
+from proto.device import Device
+from console_fakes import Storage
 from shunt.settings import Settings
 from drivers.vedirect_uart import VeDirectPort
 from fakes.fake_uart import FakeUART
@@ -291,7 +293,7 @@ def test_jmfife_decodes_text_with_hex_replies_between_blocks():
     s = Settings()
     m = _random_monitor(rng, _Mon())
     m.synchronize = m.clear_history = lambda: None
-    h = HexHandler(m, s, CoreDevice(m, s), b"S0000000001")
+    h = HexHandler(m, s, Device(m, s, Storage()), b"S0000000001")
     u = FakeUART()
     port = VeDirectPort(u, h)
     exp = []

@@ -7,7 +7,9 @@ import re
 
 from shunt.settings import Settings
 from proto.vedirect import TextBuilder
-from proto.vehex import HexHandler, CoreDevice
+from proto.vehex import HexHandler
+from proto.device import Device
+from console_fakes import Storage
 from drivers.vedirect_uart import VeDirectPort
 from fakes.fake_uart import FakeUART
 
@@ -94,7 +96,7 @@ def test_fuzz_never_raises_and_output_is_only_blocks_and_valid_frames():
     rng = random.Random(20240611)
     s = Settings()
     m = _Mon()
-    h = HexHandler(m, s, CoreDevice(m, s), b"S0000000042")
+    h = HexHandler(m, s, Device(m, s, Storage()), b"S0000000042")
     u = FakeUART()
     port = VeDirectPort(u, h)
     ref = TextBuilder()

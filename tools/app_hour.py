@@ -5,15 +5,34 @@
 # MPYDIR holds the firmware compiled by mpy-cross (as the board's frozen build is: no compiler at run time).
 # On the ESP32 that code sits in flash; the unix port has to load it into the heap, so the test gives the app
 # 64 KiB on top of what `imports` reports (host_tests/test_app_heap.py, tools/bench.py).
+# MPYDIR may instead be a ROMFS image (a name ending in .romfs, mpremote's format, built by tools/bench.py): the
+# code then runs in place, as frozen code does, and every figure printed leaves out the image itself (read into
+# the heap first, as one block). `imports` then also prints the bytes of the qstrs interned by the imports (a
+# frozen build keeps them in flash; ROMFS cannot), as "qstr N".
 import gc
 import sys
 
-sys.path.insert(0, sys.argv[1])
+_SRC = sys.argv[1]
+_BASE = 0
+if _SRC.endswith(".romfs"):
+    import micropython
+    import vfs
+    with open(_SRC, "rb") as _f:
+        _ROM = _f.read()
+    gc.collect()
+    _BASE = gc.mem_alloc()
+    if sys.argv[2] == "imports":
+        micropython.qstr_info()
+    vfs.mount(vfs.VfsRom(_ROM), "/rom")
+    sys.path.insert(0, "/rom")
+else:
+    sys.path.insert(0, _SRC)
 
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import state_codec                  # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
+from shunt.record import Codec                        # noqa: E402
 from fakes.fake_uart import FakeUART                  # noqa: E402
 from fakes.mem_store import MemStore                  # noqa: E402
 
@@ -23,9 +42,9 @@ def run(seconds):
     chip = FakeINA226()
     i2c = FakeI2C(chip)
     uart = FakeUART(lambda b: None)
-    store = MemStore(state_codec())
+    store = MemStore(Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS))
     app = App(i2c, uart, store=store, log=lambda s: None)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True
     app.start(0)
     peak = 0
@@ -52,13 +71,16 @@ def run(seconds):
             if used > peak:
                 peak = used
     gc.collect()
-    print("ok %d %d %d %d %d" % (gc.mem_alloc(), peak, app.ina.samples, uart.written, store.records))
+    print("ok %d %d %d %d %d" % (gc.mem_alloc() - _BASE, peak - _BASE, app.ina.samples, uart.written,
+                                 store.records))
 
 
 def main():
     if sys.argv[2] == "imports":
         gc.collect()
-        print(gc.mem_alloc())
+        if _BASE:
+            micropython.qstr_info()
+        print(gc.mem_alloc() - _BASE)
     else:
         run(int(sys.argv[3]))
 

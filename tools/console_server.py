@@ -3,7 +3,8 @@
 
 Each TCP connection gets its own `proto.console.Console` session (ended when the connection closes); all share
 one `proto.auth.Auth`, so failures and lockouts count across connections, as on the board. Lines are assembled
-exactly as on the board (drivers.console_uart). Standalone it wraps a real Settings + Monitor:
+exactly as on the board (drivers.console_uart). Standalone it serves the real board app (firmware/app.py) without
+hardware, with its flash in memory; commands go through the app's proto.device.Device:
 
     python tools/console_server.py --port 7878            # prints the one-time setup code
     SHUNT_SECRET=<64 hex> python tools/console_server.py --port 7878
@@ -27,36 +28,12 @@ from proto.console import Console  # noqa: E402
 from drivers.console_uart import ConsoleStream  # noqa: E402
 
 
-class HostDevice:
-    """The console's device hooks (see proto.console) on the host: settings and monitor in memory; saves are
-    counted, restart and zero_current are recorded. The simulator can replace any hook."""
-
-    def __init__(self, settings, monitor):
-        self.settings = settings
-        self.monitor = monitor
-        self.saves = 0
-        self.settings_writes = 0
-        self.restarts = 0
-        self.secret_hex = ""
-        self.current_offset_nv = 0
-
-    def persist_settings(self) -> None:
-        self.settings_writes += 1
-
-    def save_state(self) -> None:
-        self.saves += 1
-
-    def restart(self) -> None:
-        self.restarts += 1
-
-    def zero_current(self) -> int:
-        raise ValueError("no INA226 on the host: the simulator provides zero_current")
-
-    def urandom(self, n: int) -> bytes:
-        return os.urandom(n)
-
-    def store_secret(self, hex_text: str) -> None:
-        self.secret_hex = hex_text
+def make_app():
+    """The board app without hardware (no INA226, no UART) over an in-memory flash: its Device serves the console,
+    and `feed` counts samples through the app's own path (saves, warnings), as the board would."""
+    from app import App
+    from fakes.mem_store import MemStore
+    return App(None, None, store=MemStore(), log=lambda s: None)
 
 
 class ConsoleServer:
@@ -111,29 +88,22 @@ def make_auth(secret_hex: str = "") -> Auth:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    from shunt.settings import Settings
-    from shunt.monitor import Monitor
-
-    settings = Settings()
-    monitor = Monitor(settings)
-    device = HostDevice(settings, monitor)
+    app = make_app()
     auth = make_auth(args.secret or os.environ.get("SHUNT_SECRET", ""))
     if not auth.has_secret():
         print("setup code (one use): %s" % auth.setup_code(), flush=True)
-    server = ConsoleServer(device, auth, "127.0.0.1", args.port)
+    server = ConsoleServer(app.device, auth, "127.0.0.1", args.port)
     port = await server.start()
     print("console on 127.0.0.1:%d" % port, flush=True)
     while True:
         # A steady idle battery so that status has values: 12.80 V, no current, one sample per 100 ms.
         for _ in range(10):
-            n = monitor.sample(12800, 0, 100)
-            for _ in range(n):
-                monitor.second()
+            app.count_sample(12800, 0, 100)
         await asyncio.sleep(1)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description="Serve the shunt console on 127.0.0.1 (real Settings + Monitor).")
+    p = argparse.ArgumentParser(description="Serve the shunt console on 127.0.0.1 (the real app, flash in memory).")
     p.add_argument("--port", type=int, default=7878, help="TCP port on 127.0.0.1 (0: any free port)")
     p.add_argument("--secret", default="", help="console secret, 64 hex characters (default: $SHUNT_SECRET)")
     args = p.parse_args()

@@ -1,17 +1,20 @@
 # The firmware side of the replay tool: trace rows into the real app's counting path, VE.Direct out.
 # battery-monitor.md §0.4 (replay column). Runs under CPython (imported by tools/replay.py) and, as a script,
 # under the MicroPython unix port:  micropython tools/fw_replay.py TRACE [--state DIR] [--frame-every N]
-#                                   [--set NAME=VALUE]...
+#                                   [--set NAME=VALUE]... [--log FILE] [--events FILE]
+#                                   [--start-soc CPCT]
 # The trace and the settings were validated by tools/replay.py before this runs.
 import sys
 
 import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in under CPython)
 
 from app import App                          # noqa: E402
-from shunt.monitor import state_codec        # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
+from shunt.record import Codec               # noqa: E402
 from proto.vedirect import TextBuilder       # noqa: E402
 from drivers.store import Store              # noqa: E402
 from fakes.mem_store import MemStore         # noqa: E402
+from fw_log import SecondLog                 # noqa: E402
 
 
 _DIGITS_MAX = 15        # more digits than any allowed value has: refused before int() builds a huge number
@@ -75,19 +78,25 @@ def parse_row(raw, aux=False):
     return row + ((None if x in (b"", b"---") else _field(x, "aux")),)
 
 
-def replay(trace_path, sets, state_dir, frame_every, out, log):
+def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, events_file=None, start_soc=None):
     """Run the trace; write the byte stream to `out` (a binary stream). `sets` are (name, text) pairs, in force
     from the start as if stored before the power-up (after the stored settings), and saved like a console `set`.
-    Every diagnostic the board prints at boot goes to `log`."""
-    store = Store(state_dir, state_codec()) if state_dir else MemStore()
+    Every diagnostic the board prints at boot goes to `log`. `log_file`: the per-second firmware log
+    (tools/fw_log.py) goes there, `events_file` each warning as it is raised. `start_soc` (0.01 %): set_soc
+    before the first row, as the console's set_soc would."""
+    store = Store(state_dir, Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if state_dir else MemStore()
     app = App(None, None, store=store, log=log, preset=sets)
     if sets:
         try:
-            app.persist_settings()
+            app.persist.save_settings()
         except OSError as e:
             app.diagnostics.append(str(e))
     for d in app.diagnostics:
         log("diag: " + d)
+    if start_soc is not None:
+        app.monitor.set_soc(start_soc)
+    if log_file is not None or events_file is not None:
+        app.on_second = SecondLog(app, log_file, events_file)
     builder = TextBuilder()
     mon = app.monitor
     f = open(trace_path, "rb")
@@ -123,6 +132,7 @@ def _main(argv):
     sets = []
     state = None
     every = 1
+    log_path = events_path = start_soc = None
     i = 2
     while i < len(argv):
         k = argv[i]
@@ -134,14 +144,27 @@ def _main(argv):
             state = v
         elif k == "--frame-every":
             every = int(v)
+        elif k == "--log":
+            log_path = v
+        elif k == "--events":
+            events_path = v
+        elif k == "--start-soc":
+            start_soc = int(v)
         i += 2
+    log_file = open(log_path, "w") if log_path else None
+    events_file = open(events_path, "w") if events_path else None
     try:
-        replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"))
+        replay(path, sets, state, every, sys.stdout.buffer, lambda s: sys.stderr.write(s + "\n"), log_file,
+               events_file, start_soc)
         sys.stdout.buffer.flush() if hasattr(sys.stdout.buffer, "flush") else None
     except OSError as e:
         # a closed stdout or a full disk: one line, no traceback (issue 14)
         sys.stderr.write("replay: cannot write the output: %s\n" % (e,))
         sys.exit(1)
+    finally:
+        for f in (log_file, events_file):
+            if f is not None:
+                f.close()
 
 
 if __name__ == "__main__":

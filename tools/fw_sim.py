@@ -22,12 +22,12 @@ from fakes.fake_onewire import FakeDS18B20, FakeOneWire, FakeDS18X20   # noqa: E
 from drivers.aux_input import AuxReader, AuxVoltage, AuxTemperature    # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
-from shunt.monitor import state_codec                  # noqa: E402
+from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
+from shunt.record import Codec                        # noqa: E402
 from drivers.store import Store                       # noqa: E402
+from fw_log import SecondLog                          # noqa: E402
 
 SIM_TIMING = 2          # drivers.ina226.CONFIGS[2]: one result every ≈ 942 ms
-LOG_HEADER = ("t_s,v_mv,i_ma,soc_cpct,synchronized,ce_mah,ttg_min,alarm_bits,warnings,sync_count,"
-              "last_sync_kind,restored,sync_voltage_ok,sync_current_ok,sync_timer_s,aux_value,aux_dev\n")
 
 
 class Noise:
@@ -86,39 +86,20 @@ def main():
         uart = FakeUART(emit)
     else:
         uart = FakeUART(out.write)
-    store = Store(a["state"], state_codec()) if a["state"] else MemStore()
+    store = Store(a["state"], Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if a["state"] else MemStore()
     app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"),
               aux=AuxReader(AuxVoltage(i2c), AuxTemperature(FakeDS18X20(ow))))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
-            if app.settings.set(name, value):
-                app.persist_settings()
-        except ValueError as e:
+            app.device.set_setting(name, value)
+        except (ValueError, OSError) as e:
             err.write("fw_sim: --set %s\n" % e)
             sys.exit(2)
-    console = Console(app, None)
+    console = Console(app.device, None)
     console.authenticated = True       # the simulator's local console is the owner's USB console
     log = open(a["log"], "w") if a["log"] else None
-    if log:
-        log.write(LOG_HEADER)
-    syncs = [0, app.monitor.last_sync_s, app.monitor.last_sync_kind]
-
-    def on_second(app):
-        m = app.monitor
-        if m.last_sync_s != syncs[1] or m.last_sync_kind != syncs[2]:
-            syncs[0] += 1
-            syncs[1] = m.last_sync_s
-            syncs[2] = m.last_sync_kind
-        if log:
-            ss = m.sync_status()
-            x = m.aux.value
-            d = m.aux.mid_dev_pm
-            log.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s\n" % (
-                m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
-                m.warnings, syncs[0], m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
-                ss["timer_s"], "" if x is None else x, "" if d is None else d))
-    app.on_second = on_second
+    app.on_second = SecondLog(app, log)
 
     now = 0
     noise = Noise(a["seed"])
@@ -193,7 +174,7 @@ def main():
         elif kind == "C":
             cmd = line[1:].strip()
             if cmd == "zero_current":
-                app.zero_current_start()
+                app.device.zero_current_start()
                 err.write("OK zero_current started (10 s)\n")
             else:
                 err.write(console.handle_line(cmd))
@@ -230,6 +211,8 @@ def _tcp_lines(app, a, err):
     from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
+    if app.device.urandom is None:
+        app.device.urandom = os.urandom    # instant_readout_rekey draws its key here
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", a["console-port"]))
@@ -280,7 +263,7 @@ def _tcp_lines(app, a, err):
             elif s is srv:
                 c, _ = srv.accept()
                 c.setblocking(False)
-                clients[c] = (Console(app, app.auth), LineAssembler(), bytearray())
+                clients[c] = (Console(app.device, app.auth), LineAssembler(), bytearray())
             elif s in clients:
                 con, asm, out = clients[s]
                 try:

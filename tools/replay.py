@@ -2,7 +2,8 @@
 """Replay a measured trace through the real firmware and print the VE.Direct byte stream it would send.
 
     .venv/bin/python tools/replay.py TRACE.csv [--set NAME=VALUE]... [--runtime cpython|micropython]
-                                     [--state DIR] [--frame-every SECONDS]
+                                     [--micropython BINARY] [--state DIR] [--frame-every SECONDS]
+                                     [--log FILE] [--start-soc PERCENT]
 
 TRACE.csv has the header t_ms,voltage_mv,current_ma, optionally followed by aux (further columns are ignored); one
 row per measurement, t_ms strictly increasing. aux is what the aux input reads (aux_input: mV at the aux input for
@@ -12,7 +13,9 @@ first row whose t_ms >= 1000·s the firmware sends block A then block B for seco
 the trace is a power cut. --set values are in force from the start, as if stored before the power-up (after the
 stored ones). Every diagnostic the board prints at boot goes to stderr. A bad trace or setting exits with status 2
 and one line on stderr, and nothing on stdout; an output that cannot be written (closed, disk full) exits 1 with
-one line. Lines end with LF or CR LF; the three columns are ASCII integers.
+one line. Lines end with LF or CR LF; the three columns are ASCII integers. --log FILE writes the firmware's
+per-second log (tools/fw_log.py: SOC, sync terms, warnings), which tools/whatif.py reads. --start-soc sets the
+SOC before the first row, as set_soc would (e.g. to start where the recording device was).
 """
 from __future__ import annotations
 
@@ -105,17 +108,25 @@ def main(argv: list[str] | None = None) -> int:
                     help="a setting by its spec name, e.g. capacity=100 (repeatable)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",
                     help="run the firmware under CPython or the MicroPython unix port (same bytes)")
+    ap.add_argument("--micropython", type=Path, metavar="BINARY",
+                    help="the MicroPython binary for --runtime micropython (default: the venv's), e.g. a 32-bit "
+                         "build whose 31-bit small ints are the ESP32's")
     ap.add_argument("--state", type=Path, help="directory used as the board's flash")
     ap.add_argument("--frame-every", type=int, default=1, metavar="SECONDS",
                     help="send the block pair only for seconds divisible by this")
+    ap.add_argument("--log", type=Path, metavar="FILE", help="write the firmware's per-second log (CSV)")
+    ap.add_argument("--start-soc", metavar="PERCENT", help="set_soc before the first row (0.00..100.00)")
     a = ap.parse_args(argv)
     try:
         if a.frame_every < 1:
             raise ValueError(f"--frame-every {a.frame_every}: must be 1 or more")
         sets = parse_sets(a.set)
+        start_soc = parse_soc(a.start_soc) if a.start_soc is not None else None
         check_trace(a.trace)
         if a.state is not None:
             a.state.mkdir(parents=True, exist_ok=True)
+        if a.micropython is not None and (a.runtime != "micropython" or not a.micropython.is_file()):
+            raise ValueError(f"--micropython {a.micropython}: needs --runtime micropython and an existing binary")
     except (TraceError, ValueError) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
@@ -125,23 +136,50 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None:             # started with stdout closed (>&-): Python has no stream for it
         print("replay: cannot write the output: stdout is closed", file=sys.stderr)
         return 1
-    out = sys.stdout.buffer
-    if a.runtime == "cpython":
+    return run(a.trace, sets, a.runtime, sys.stdout.buffer, a.state, a.frame_every, a.log, start_soc=start_soc,
+               micropython=a.micropython)
+
+
+def parse_soc(text: str) -> int:
+    """A SOC in % with at most two decimals -> 0.01 % (the console's set_soc rule: the firmware's parser)."""
+    cpct = st.parse_fixed(text.strip(), 2)
+    if cpct is None or not 0 <= cpct <= 10000:
+        raise ValueError(f"--start-soc {text!r}: must be 0.00..100.00")
+    return cpct
+
+
+def run(trace: Path, sets: list[tuple[str, str]], runtime: str, out, state: Path | None = None,
+        frame_every: int = 1, log: Path | None = None, events: Path | None = None,
+        start_soc: int | None = None, micropython: Path | None = None) -> int:
+    """The firmware over a checked trace (check_trace, parse_sets): the byte stream to `out`, the per-second log
+    and the warning events (tools/fw_log.py) to their files. Returns the exit status."""
+    if runtime == "cpython":
+        files = [p.open("w") if p else None for p in (log, events)]
         try:
-            fw_replay.replay(str(a.trace), sets, str(a.state) if a.state else None, a.frame_every, out,
-                             lambda s: print(s, file=sys.stderr))
+            fw_replay.replay(str(trace), sets, str(state) if state else None, frame_every, out,
+                             lambda s: print(s, file=sys.stderr), files[0], files[1], start_soc)
             out.flush()
         except OSError as e:
             # a closed stdout or a full disk: one line, and no second complaint when Python flushes at exit
             _quiet_stdout()
             print(f"replay: cannot write the output: {e.strerror or e}", file=sys.stderr)
             return 1
+        finally:
+            for f in files:
+                if f is not None:
+                    f.close()
         return 0
-    mp = Path(sys.executable).parent / "micropython"
-    cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(a.trace.resolve()),
-           "--frame-every", str(a.frame_every)]
-    if a.state is not None:
-        cmd += ["--state", str(a.state.resolve())]
+    mp = micropython.resolve() if micropython is not None else Path(sys.executable).parent / "micropython"
+    cmd = [str(mp), "-X", "heapsize=4M", str(ROOT / "tools" / "fw_replay.py"), str(trace.resolve()),
+           "--frame-every", str(frame_every)]
+    if state is not None:
+        cmd += ["--state", str(state.resolve())]
+    if log is not None:
+        cmd += ["--log", str(log.resolve())]
+    if events is not None:
+        cmd += ["--events", str(events.resolve())]
+    if start_soc is not None:
+        cmd += ["--start-soc", str(start_soc)]
     for name, value in sets:
         cmd += ["--set", f"{name}={value}"]
     try:

@@ -244,7 +244,7 @@ def print_kv(lines: list[str], as_json: bool, final: str = "") -> None:
 
 # --- subcommands ------------------------------------------------------------------------------------------
 WRITE = {"set", "synchronize", "set-soc", "zero-current", "clear-history", "restore-defaults", "save", "restart",
-         "relay", "rekey", "passwd"}
+         "relay", "rekey", "passwd", "apply-battery-type"}
 PLAIN = {"synchronize": "synchronize", "zero-current": "zero_current", "clear-history": "clear_history",
          "restore-defaults": "restore_defaults", "save": "save", "restart": "restart",
          "rekey": "instant_readout_rekey"}
@@ -303,6 +303,14 @@ async def dispatch(c: Client, a: argparse.Namespace) -> int:
     elif a.cmd == "set-soc":
         _, fin = await c.cmd("set_soc " + a.soc)
         print(json.dumps({"ok": True, "message": fin}) if j else fin)
+    elif a.cmd == "apply-battery-type":
+        # the device lists every change; without --yes it makes none
+        line = " ".join(["apply_battery_type"] + ([a.type] if a.type else []) + (["yes"] if a.yes else []))
+        lines, fin = await c.cmd(line)
+        if j:
+            print(json.dumps({"changes": lines, "made": bool(a.yes and lines), "message": fin}))
+        else:
+            print("\n".join(lines + [fin]))
     elif a.cmd == "relay":
         _, fin = await c.cmd("relay " + a.state)
         print(json.dumps({"ok": True, "message": fin}) if j else fin)
@@ -323,24 +331,57 @@ async def dispatch(c: Client, a: argparse.Namespace) -> int:
             # A generated secret is shown once, here, so that the user can keep it.
             print(json.dumps({"ok": True, "secret": new}) if j else "%s\nnew secret: %s" % (fin, new))
     elif a.cmd == "watch":
-        n = 0
-        while a.count == 0 or n < a.count:
-            lines, _ = await c.cmd("status")
-            if j:
-                print(json.dumps(kv(lines)), flush=True)
-            else:
-                if sys.stdout.isatty():
-                    print("\x1b[2J\x1b[H", end="")
-                print(time.strftime("%H:%M:%S"))
-                print(table(list(kv(lines).items())), flush=True)
-            n += 1
-            if a.count == 0 or n < a.count:
-                await asyncio.sleep(a.interval)
+        await watch(c, a)
+    elif a.cmd == "help":
+        lines, fin = await c.cmd("help " + a.topic if a.topic else "help")
+        if j:
+            print(json.dumps({"topic": a.topic or "", "lines": lines, "message": fin}, indent=2))
+        else:
+            print("\n".join(([fin] if fin else []) + lines))
     elif a.cmd == "raw":
         reply = await c.t.request(" ".join(a.line))
         print(reply, end="")
         parse_reply(reply)
     return 0
+
+
+async def watch(c: Client, a: argparse.Namespace) -> None:
+    """The status every --interval s: updated in place on a terminal (rich), one table per update otherwise
+    (a pipe or a file; --json: one JSON object per line)."""
+    live = None
+    if not a.json and sys.stdout.isatty():
+        from rich.live import Live
+        live = Live(auto_refresh=False, transient=False)
+        live.start()
+    n = 0
+    try:
+        while a.count == 0 or n < a.count:
+            lines, _ = await c.cmd("status")
+            d = kv(lines)
+            stamp = time.strftime("%H:%M:%S")
+            if a.json:
+                print(json.dumps(d), flush=True)
+            elif live is not None:
+                live.update(_rich_table(d, stamp), refresh=True)
+            else:
+                print(stamp)
+                print(table(list(d.items())), flush=True)
+            n += 1
+            if a.count == 0 or n < a.count:
+                await asyncio.sleep(a.interval)
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _rich_table(d: dict[str, str], stamp: str):
+    from rich.table import Table
+    t = Table(title="shunt status  " + stamp, show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    for k, v in d.items():
+        t.add_row(k, v)
+    return t
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("clear-history", help="reset H1..H18")
     sub.add_parser("restore-defaults", help="settings to defaults (installation settings kept)")
     sub.add_parser("save", help="save the state now")
+    s = sub.add_parser("apply-battery-type", help="the values a chemistry recommends (charged voltage, tail, "
+                       "Peukert, CEF, sync mode): shown; with --yes set and saved")
+    s.add_argument("type", nargs="?", choices=("lead_acid", "lfp"), help="chemistry (default: battery_type)")
+    s.add_argument("--yes", action="store_true", help="make the changes (without it they are only shown)")
     sub.add_parser("restart", help="save, then restart the device")
     s = sub.add_parser("relay", help="remote relay command (relay_mode remote)")
     s.add_argument("state", choices=("on", "off"))
@@ -381,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("watch", help="live status view")
     s.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
     s.add_argument("--count", type=int, default=0, help="stop after N updates (0: run until Ctrl-C)")
+    s = sub.add_parser("help", help="the console's help: every command, or what a setting does (help peukert_exponent)")
+    s.add_argument("topic", nargs="?", help="a setting or command name")
     s = sub.add_parser("raw", help="send one console line as typed and print the reply")
     s.add_argument("line", nargs="+")
     return p
@@ -395,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
         return e.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `shuntctl watch | head`: the reader left. Point stdout at /dev/null so that the interpreter's final
+        # flush cannot raise again, and exit as a process killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

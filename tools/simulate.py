@@ -5,6 +5,7 @@ core -> VE.Direct) under CPython or MicroPython, and show what the monitor makes
     .venv/bin/python tools/simulate.py healthy_3day
     .venv/bin/python tools/simulate.py never_syncs --runtime micropython --days 1
     .venv/bin/python tools/simulate.py healthy_3day --out pty        # feed a VE.Direct reader in real time
+    .venv/bin/python tools/simulate.py never_syncs --web 8080         # the phone page, live, on 127.0.0.1:8080
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import argparse
 import os
 import select
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,6 +34,12 @@ class PtySink(LineSink):
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self.slave)
         super().__init__()
+
+    def _try_write(self, data) -> int:
+        try:
+            return os.write(self.master, data)
+        except (BlockingIOError, OSError):
+            return 0
 
     def _write_some(self, data) -> int:
         # the rest of a unit waits for room (a reader that stalls gets it later, whole), re-checking for close
@@ -85,25 +91,18 @@ class SerialSink(LineSink):
 
 
 class Progress:
-    """A one-line bar on stderr, shown once a run has taken more than 2 s."""
+    """A progress bar on stderr (tqdm), shown once a run has taken more than 2 s; `frac` runs from 0 to 1."""
 
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
+    def __init__(self, label: str, enabled: bool, delay_s: float = 2.0, file=None):
+        from tqdm import tqdm
+        self.bar = tqdm(total=1000, desc=label, disable=not enabled, delay=delay_s, leave=True,
+                        file=file if file is not None else sys.stderr,
+                        bar_format="{desc} |{bar:30}| {percentage:3.0f} %  {elapsed} (eta {remaining})")
 
     def __call__(self, frac: float) -> None:
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.start
-        if el < 2.0 and frac < 1.0:
-            return
-        if frac >= 1.0 and not self.shown:
-            return
-        n = int(frac * 30)
-        eta = el / frac - el if frac > 0 else 0.0
-        sys.stderr.write("\r%s [%s%s] %3d %%  %4.0f s%s" % (self.label, "#" * n, "." * (30 - n), frac * 100, el,
-                                                           "  eta %3.0f s" % eta if frac < 1.0 else "       \n"))
-        sys.stderr.flush()
-        self.shown = True
+        self.bar.update(max(0, min(1000, int(frac * 1000))) - self.bar.n)
+        if frac >= 1.0:
+            self.bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,10 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-plot", action="store_true", help="skip the plot")
     ap.add_argument("--days", type=float, default=None, help="override the scenario's duration")
     ap.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a firmware setting on top of the scenario's (e.g. --set sync_mode=victron); repeatable")
     ap.add_argument("--console-port", type=int, default=None, metavar="PORT",
                     help="serve the firmware's console on 127.0.0.1:PORT (0: a free port, printed; CPython runtime; "
                          "secret from "
                          "$SHUNT_SECRET, 64 hex characters) for tools/shuntctl.py --tcp")
+    ap.add_argument("--web", type=int, default=None, metavar="PORT",
+                    help="serve the phone page (web/) on http://127.0.0.1:PORT/, its console bridged over a "
+                         "WebSocket (CPython runtime; real time unless --speed)")
     a = ap.parse_args(argv)
 
     sink: Sink | None = None
@@ -158,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SimError("--out %s: %s" % (a.out, e.strerror)) from None
         prog = Progress(sc.name, enabled=not a.quiet and sys.stderr.isatty())
         fw_args = []
-        if a.console_port is not None:
+        if a.web is not None:
+            if a.runtime != "cpython" or not 0 <= a.web <= 65535:
+                raise SimError("--web needs --runtime cpython and a port 0..65535")
+            import web_bridge
+            fw_args = web_bridge.for_simulator(a.web, a.console_port, sc.name)[0]
+            speed = 1.0 if a.speed is None else a.speed
+        elif a.console_port is not None:
             secret = os.environ.get("SHUNT_SECRET", "")
             if a.runtime != "cpython" or not 0 <= a.console_port <= 65535 or len(secret) != 64:
                 raise SimError("--console-port needs --runtime cpython, a port 0..65535 (0: any free one) and "
@@ -166,8 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             fw_args = ["--console-port", str(a.console_port), "--secret", secret]
             if a.console_port:
                 print("console: tools/shuntctl.py --tcp 127.0.0.1:%d status" % a.console_port, file=sys.stderr)
-        res = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
-                     fw_args=fw_args).run()
+        for kv in a.set:
+            name, eq, value = kv.partition("=")
+            if not eq or not name.strip():
+                raise SimError("--set %r: must be NAME=VALUE" % kv)
+            sc.settings[name.strip()] = value.strip()
+        runner = Runner(sc, a.runtime, sink=sink, progress=prog, speed=speed, hex_source=hex_source,
+                        fw_args=fw_args)
+        runner.log = lambda msg: print(msg, file=sys.stderr, flush=True)
+        res = runner.run()
         outputs = {}
         if a.csv:
             report.write_csv(res, a.csv)

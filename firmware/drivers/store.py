@@ -260,6 +260,14 @@ class Store:
             return ["%s: not copied to %s (%s)" % (name, copy, _err(e))]
         return ["%s: kept as %s" % (name, copy)]
 
+    def load_text(self, name, limit):
+        """A small text file's content (at most `limit` bytes, stripped), or "" if it is absent or unreadable."""
+        try:
+            data = self._read(name, limit)
+            return data[:limit].decode().strip() if data is not None else ""
+        except Exception:
+            return ""
+
 
 def _err(e):
     if isinstance(e, OSError) and e.args and e.args[0] == 28:

@@ -6,6 +6,7 @@ class MemStore:
     def __init__(self, codec=None):
         self.w10 = False
         self.json = {}
+        self.json_saves = 0
         self.states = []           # the last saved state dict (a list, so tests can look at states[-1])
         self.codec = codec         # optional: encode each record as the board would (size, CRC)
         self.records = 0
@@ -29,6 +30,7 @@ class MemStore:
 
     def save_json(self, name, obj):
         self.json[name] = obj
+        self.json_saves += 1
         return True, []
 
     def save_file(self, name, data):
@@ -39,6 +41,10 @@ class MemStore:
         if name in self.json:
             self.json[copy] = self.json[name]
         return []
+
+    def load_text(self, name, limit):
+        data = self.json.get(name)
+        return bytes(data[:limit]).decode().strip() if isinstance(data, (bytes, bytearray)) else ""
 
     def mark_bad(self, name, reason):
         pass

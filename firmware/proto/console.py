@@ -12,17 +12,8 @@
 # authenticate against), STATE (not allowed now, e.g. relay outside remote mode), STORAGE (a save failed),
 # INTERNAL (a bug: reported, never raised).
 #
-# The device object (the app on the board, a fake in tests) provides:
-#   settings             shunt.settings.Settings
-#   monitor              shunt.monitor.Monitor (attributes of docs/core-interface.md; missing ones show as ---)
-#   persist_settings()   write settings.json now (§14); OSError on failure
-#   save_state()         write the state record now (§14.2 "immediate"); OSError on failure
-#   restart()            reset the MCU once this reply has been sent (the app defers it)
-#   zero_current()       run the §12.2 measurement and return offset_nV; ValueError with the reason if rejected
-#   zero_current_async() optional: the same as a coroutine (board); used by handle_line_async
-#   urandom(n)           n random bytes (instant_readout_rekey)
-#   store_secret(hex)    write the console secret (64 hex characters); OSError on failure
-#   current_offset_nv    optional: the zero-current offset in force (status)
+# Every change goes through the device (proto.device.Device): its methods raise ValueError (rejected, nothing
+# changed) or OSError (the save failed), which become ERR VALUE/STATE and ERR STORAGE here.
 from shunt import settings as _st
 from shunt.fixed import rdiv
 from proto import auth as _auth
@@ -49,6 +40,8 @@ _COMMANDS = {
     "zero_current": (0, 0, _AUTH, "zero_current: 10 s zero-current calibration, loads and chargers off (BM 12.2)"),
     "clear_history": (0, 0, _AUTH, "clear_history: reset H1..H18 (BM 9)"),
     "restore_defaults": (0, 0, _AUTH, "restore_defaults: settings to defaults, installation settings kept (BM 1)"),
+    "apply_battery_type": (0, 2, _AUTH, "apply_battery_type [lead_acid|lfp] [yes]: show the values the chemistry "
+                           "recommends (battery_type if none given); with yes, set and save them"),
     "restart": (0, 0, _AUTH, "restart: save the state, then reset"),
     "save": (0, 0, _AUTH, "save: save the state now"),
     "relay": (1, 1, _AUTH, "relay on|off: remote relay command (relay_mode remote only)"),
@@ -58,7 +51,7 @@ _COMMANDS = {
     "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
 }
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
-          "zero_current", "clear_history", "restore_defaults", "restart", "save", "relay",
+          "zero_current", "clear_history", "restore_defaults", "apply_battery_type", "restart", "save", "relay",
           "instant_readout_rekey", "auth", "logout", "passwd")
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
@@ -76,11 +69,12 @@ _HIST = (
 _WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest voltage",
          "current direction likely inverted", "no sync for 30 days", "not synchronised", "state restored",
          "current over range", "voltage over range", "storage", "early sync", "measurement outage",
-         "sensor fault")
+         "sensor fault", "charged voltage cannot tell full from loaded",
+         "lead-acid constants on a lithium bank")
 
 # BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
-_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
-               "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
+_SYNC_ORDER = ("synchronized", "restored", "mode", "mode_note", "auto_sync", "voltage_ok", "voltage_mv",
+               "charged_voltage_mv", "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
                "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
                "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
                "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah")
@@ -250,8 +244,17 @@ class Console:
                 # help <setting>: what it does, with its range and default (loaded only when asked for)
                 from proto.setting_help import TEXT
                 r = _st.row(w)
-                return _ok(["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r),
-                            "default=" + _default_text(r)], w)
+                lines = ["about=" + TEXT.get(w, ""), "range=" + _st.describe_range(r), "default=" + _default_text(r)]
+                # what the configured chemistry wants here (battery_type; apply_battery_type sets it)
+                s = self.device.settings
+                n = self.device.nominal_v()
+                bt = s["battery_type"]
+                for name, v in _st.recommended(bt, n):
+                    if name == w:
+                        lines.append("recommended=%s for %s at %d V%s" % (
+                            _stored_text(r, v), _st.row("battery_type")[7][bt], n,
+                            "" if s[w] == v else " (now %s: see apply_battery_type)" % self._value_text(r)))
+                return _ok(lines, w)
             raise _Err("UNKNOWN", "unknown command or setting %s: type 'help' or 'list'" % _show(words[1]))
         lines = []
         for c in _ORDER:
@@ -322,14 +325,12 @@ class Console:
             for k in ("auto_sync", "voltage_ok", "current_ok"):
                 if k in ss:
                     parts.append("%s %s" % (k, _brief(ss[k])))
-            if ss.get("mode") == "strict" and "accepted_ok" in ss:
+            if ss.get("mode") in ("strict", "accepted") and "accepted_ok" in ss:
                 parts.append("accepted_ok %s" % _brief(ss["accepted_ok"]))
             if "timer_s" in ss:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
-        off = _g(self.device, "current_offset_nv", None)
-        if off is not None:
-            lines.append("current_offset=%s" % self._offset_text(off))
+        lines.append("current_offset=%s" % self._offset_text(self.device.offset_nv))
         return _ok(lines, "status")
 
     def _c_sync_status(self, text, words):
@@ -373,51 +374,38 @@ class Console:
                 lines.append("H%d=%s%s (%s)" % (i, _num(v), " " + unit if unit else "", name))
         return _ok(lines, "history")
 
-    # --- commands that change state -----------------------------------------------------------------------
+    # --- commands that change state (each one a proto.device.Device method) ----------------------------------
     def _c_set(self, text, words):
         name = self._name(words[1])
         value = text.split(None, 2)[2]
         r = _st.row(name)
         if r[1] == _st.TEXT:
             value = unquote(value)
-        s = self.device.settings
-        before = s.to_dict()
-        try:
-            changed = s.set(name, value)
-        except ValueError as e:
-            raise _Err("VALUE", str(e))
-        if changed:
-            self._persist_settings(before)
+        changed = self._settings_call(self.device.set_setting, name, value)
         shown = "(stored)" if r[1] == _st.KEY else self._value_text(r)
         return _ok([], "%s=%s%s" % (name, shown, "" if changed else " (unchanged)"))
 
-    def _persist_settings(self, before):
+    def _settings_call(self, fn, *args):
+        # A settings write: rejected -> VALUE, not saved -> STORAGE; the device rolled it back in both cases.
         try:
-            self.device.persist_settings()
+            return fn(*args)
+        except ValueError as e:
+            raise _Err("VALUE", str(e))
         except OSError as e:
-            # All or nothing: put the old values back so the reply's "nothing changed" is true.
-            self.device.settings.load_dict(before)
             raise _Err("STORAGE", "settings not saved (%s): nothing changed" % _show(str(e)))
 
-    def _save_state(self, done):
-        try:
-            self.device.save_state()
-        except OSError as e:
-            raise _Err("STORAGE", "%s, but the state was not saved (%s): it is retried at the next save"
-                       % (done, _show(str(e))))
-
-    def _monitor_call(self, name, *args):
-        fn = getattr(self.device.monitor, name, None)
-        if fn is None:
-            raise _Err("STATE", "%s: not available from this monitor" % name)
+    def _state_call(self, done, fn, *args):
+        # A state command: rejected -> STATE (nothing changed); not saved -> STORAGE (applied, retried).
         try:
             fn(*args)
         except ValueError as e:
             raise _Err("STATE", str(e))
+        except OSError as e:
+            raise _Err("STORAGE", "%s, but the state was not saved (%s): it is retried at the next save"
+                       % (done, _show(str(e))))
 
     def _c_synchronize(self, text, words):
-        self._monitor_call("synchronize")
-        self._save_state("synchronized")
+        self._state_call("synchronized", self.device.synchronize)
         return _ok([], "synchronized: SOC 100.00 %")
 
     def _c_set_soc(self, text, words):
@@ -427,8 +415,7 @@ class Console:
         cpct = _st.parse_fixed(w, 2)
         if cpct is None or cpct < 0 or cpct > 10000:
             raise _Err("VALUE", "set_soc %s: must be 0.00..100.00 %% in steps of 0.01" % _show(words[1]))
-        self._monitor_call("set_soc", cpct)
-        self._save_state("SOC set")
+        self._state_call("SOC set", self.device.set_soc, cpct)
         return _ok([], "SOC set to %s %%" % _st.fmt_fixed(cpct, 2))
 
     def _c_zero_current(self, text, words):
@@ -448,49 +435,56 @@ class Console:
         return "%s uV (%s mA)" % (_st.fmt_fixed(nv, 3), _st.fmt_fixed(ua, 3))
 
     def _c_clear_history(self, text, words):
-        self._monitor_call("clear_history")
-        self._save_state("history cleared")
+        self._state_call("history cleared", self.device.clear_history)
         return _ok([], "history cleared")
 
     def _c_restore_defaults(self, text, words):
-        s = self.device.settings
-        before = s.to_dict()
-        if hasattr(self.device.monitor, "restore_defaults"):
-            self._monitor_call("restore_defaults")
-        else:
-            s.restore_defaults()
-        if s.to_dict() != before:
-            self._persist_settings(before)
+        self._settings_call(self.device.restore_defaults)
         return _ok([], "defaults restored (installation settings, device_name and key kept)")
 
+    def _c_apply_battery_type(self, text, words):
+        # Issue 17: one step to the values of a chemistry (proto.device.Device.apply_battery_type); every change
+        # is shown first, and made (all of them, saved like `set`) only when confirmed with `yes`.
+        args = [w.lower() for w in words[1:]]
+        yes = bool(args) and args[-1] == "yes"
+        if yes:
+            args = args[:-1]
+        if len(args) > 1:
+            raise _Err("ARGS", "usage " + _COMMANDS["apply_battery_type"][3])
+        bt = self._settings_call(_st.parse, "battery_type", args[0]) if args else None
+        changes = self._settings_call(self.device.battery_type_changes, bt)
+        bt = self.device.settings["battery_type"] if bt is None else bt
+        word = _st.row("battery_type")[7][bt]
+        what = "%s for %d V" % (word, self.device.nominal_v())
+        lines = []
+        for name, v in changes:
+            r = _st.row(name)
+            lines.append("%s: %s -> %s" % (name, self._value_text(r), _stored_text(r, v)))
+        if not lines:
+            return _ok([], "%s: every value already set" % what)
+        if not yes:
+            return _ok(lines, "%s: %d changes shown, none made; 'apply_battery_type %s yes' makes them"
+                       % (what, len(lines), word))
+        self._settings_call(self.device.apply_battery_type, bt)
+        return _ok(lines, "%s: %d changes made and saved" % (what, len(lines)))
+
     def _c_restart(self, text, words):
-        self._save_state("not restarting")
-        self.device.restart()
+        self._state_call("not restarting", self.device.restart)
         return _ok([], "restarting")
 
     def _c_save(self, text, words):
-        self._save_state("not saved")
+        self._state_call("not saved", self.device.save)
         return _ok([], "saved")
 
     def _c_relay(self, text, words):
         w = words[1].lower()
         if w not in ("on", "off"):
             raise _Err("VALUE", "relay %s: must be on|off" % _show(words[1]))
-        self._monitor_call("relay_remote", 1 if w == "on" else 0)
-        self._save_state("relay " + w)
+        self._state_call("relay " + w, self.device.relay, 1 if w == "on" else 0)
         return _ok([], "relay " + w)
 
     def _c_instant_readout_rekey(self, text, words):
-        s = self.device.settings
-        old = s["instant_readout_key"]
-        while True:
-            key = bytes(self.device.urandom(16))
-            # platform.md §4.3: key[0] must change so old receivers see the key-check byte mismatch.
-            if len(key) == 16 and (not old or key[0] != old[0]):
-                break
-        before = s.to_dict()
-        s.set_stored("instant_readout_key", key)
-        self._persist_settings(before)
+        self._settings_call(self.device.rekey)
         return _ok([], "instant_readout_key replaced: read it with 'get instant_readout_key'")
 
     # --- authentication ------------------------------------------------------------------------------
@@ -662,6 +656,14 @@ def _flatten(lines, key, v):
         return
     t = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in str(v))
     lines.append("%s=%s" % (key, t if t else "---"))
+
+
+def _stored_text(r, v):
+    """A stored value of row r as `list` shows it (value and unit)."""
+    name, kind, unit, d, lo, hi, dec, choices = r
+    if kind == _st.ENUM:
+        return choices[v] if name != "nominal_voltage" else (str(v) + " V" if v else "auto")
+    return _st.fmt_fixed(v, dec) + (" " + unit if unit else "")
 
 
 def _default_text(r):

@@ -32,9 +32,11 @@ TEXT = {
                      "pulsed loads.",
     "nominal_voltage": "auto detects 12/24/36/48 V from the charging voltage (it never steps down); a fixed value "
                        "stops detection. W02 warns when settings and bank do not match.",
-    "sync_mode": "victron: voltage high and current low is enough (also at zero or discharge current); strict: also "
-                 "needs a charging current and real charge accepted since the last full, which prevents false syncs "
-                 "on LiFePO4 rest voltages or a BMS cut-off.",
+    "sync_mode": "When voltage and current say full. accepted (default): V above charged_voltage and current below "
+                 "the tail (a discharge counts) once 0.1 % of capacity was charged since the last sync; wrong only "
+                 "when a charge stops early above charged_voltage (BMS cut): it syncs once. victron: V and current "
+                 "low enough; wrong on LiFePO4 with a lead-acid charged_voltage: re-syncs under any load. strict: "
+                 "also a charging current; late when loads exceed the charger after absorption.",
     "peukert_mode": "victron: Peukert below and above the 20 h rate; above_c20: only loads above C20 are corrected.",
     "alarm_low_voltage_set": "Low-voltage alarm after more than 10 s below this (0 = off).",
     "alarm_low_voltage_clear": "The low-voltage alarm clears at once above this (a value below set means set).",
@@ -56,6 +58,9 @@ TEXT = {
     "device_name": "Name on BLE and in HEX 0x010C (empty: Shunt-XXXX from the MAC).",
     "instant_readout": "Broadcast the encrypted Victron Instant Readout record for VictronConnect and Home "
                        "Assistant.",
+    "battery_type": "The chemistry (lead_acid, lfp). It chooses the advice of the warnings and of help, and what "
+                    "apply_battery_type sets: charged voltage, tail current, Peukert, charge efficiency, sync mode. "
+                    "Setting it changes nothing else.",
     "instant_readout_key": "The 16-byte key of the Instant Readout record (authenticated sessions only); "
                            "instant_readout_rekey draws a new one.",
     "aux_input": "What the second input measures: starter (a second battery's voltage, second INA226), midpoint "

@@ -88,6 +88,17 @@ class TextBuilder:
             v //= 10
         return end
 
+    def _digits9(self, p, v):
+        # exactly 9 decimal digits with leading zeros (0 <= v < 10^9): the low limb of a two-limb value
+        buf = self.buf
+        q = p + 9
+        while q > p:
+            q -= 1
+            t = v // 10
+            buf[q] = 48 + v - t * 10
+            v = t
+        return p + 9
+
     def _dashes(self, p):
         buf = self.buf
         buf[p] = 45
@@ -177,19 +188,26 @@ class TextBuilder:
             p = self._put(p, b"\r\nMON\t0")
         return self._finish(start, p)
 
-    def build_b(self, hist, start=0):
-        """Block B (VD §3.4) from hist[1..18] (H13/H14 are not sent); returns the end offset."""
+    def build_b(self, hist, start=0, h6_giga=0, h6_mah=0):
+        """Block B (VD §3.4) from hist[1..18] (H13/H14 are not sent); returns the end offset. From 10^9 mAh on,
+        H6 is written from its limbs, H6 = −(h6_giga·10^9 + h6_mah), since hist[6] is then a long integer and
+        printing it would allocate (the ESP32's small ints end at 2^30)."""
         p = start
         labels = _H_LABEL
         for n in self._hist:
             p = self._put(p, labels[n])
-            p = self._int(p, hist[n])
+            if n == 6 and h6_giga:
+                self.buf[p] = 45  # '-'
+                p = self._int(p + 1, h6_giga)
+                p = self._digits9(p, h6_mah)
+            else:
+                p = self._int(p, hist[n])
         return self._finish(start, p)
 
     def build_cycle_from(self, monitor):
         """Block A then block B of one cycle from a Monitor's reported values; returns the total length."""
         n = block_a_from(self, monitor)
-        return self.build_b(monitor.hist, n)
+        return self.build_b(monitor.hist, n, monitor.h6_giga, monitor.h6_mah)
 
 
 def block_a_from(builder, monitor, start=0):
@@ -236,6 +254,7 @@ class TextSchedule:
         self.hold_ms = hold_ms
         self._since_cycle = period_ms   # the first cycle is due at once
         self._since_hex = hold_ms
+        self._held = False              # a due cycle waited for the hold: the next period starts afresh
 
     def elapse(self, dt_ms):
         t = self._since_cycle + dt_ms
@@ -248,12 +267,19 @@ class TextSchedule:
             self._since_hex = 0
 
     def due(self):
-        return self._since_cycle >= self.period_ms and self._since_hex >= self.hold_ms
+        if self._since_cycle < self.period_ms:
+            return False
+        if self._since_hex < self.hold_ms:
+            self._held = True
+            return False
+        return True
 
     def sent(self):
-        # Start to start: keep the phase, but never send bursts to catch up after a hold or a stall.
+        # Start to start: keep the phase, but never send bursts to catch up after a hold or a stall, and after a
+        # hold give the next cycle a whole period (not a block pair a few ms after the first, issue 15).
         t = self._since_cycle - self.period_ms
-        self._since_cycle = t if t < self.period_ms else 0
+        self._since_cycle = t if t < self.period_ms and not self._held else 0
+        self._held = False
 
     def wait_ms(self):
         """Milliseconds until a cycle can be due (0 if it is due now)."""

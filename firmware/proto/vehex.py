@@ -123,58 +123,16 @@ def _hexval(c):
     return -1
 
 
-class CoreDevice:
-    """The side-effect interface the HEX handler uses, implemented over the core (Settings + Monitor).
-
-    Every method applies a change that was already validated, or raises ValueError and changes nothing, and
-    calls `persist(what)` ("settings" or "state") before it returns, so that the `:8` reply is queued only
-    after the change is saved (BM §14.2, VD §4.3). The app may pass its own object with the same methods."""
-
-    def __init__(self, monitor, settings, persist=None, zero_current_start=None):
-        self.monitor = monitor
-        self.settings = settings
-        self._persist = persist
-        self._zero = zero_current_start
-        self.current_offset_lsb = 0   # 0x1034, INA226 shunt LSBs; the app updates it after a calibration
-
-    def persist(self, what):
-        if self._persist is not None:
-            self._persist(what)
-
-    def hex_set_setting(self, name, value):
-        if self.settings.set_stored(name, value):
-            self.persist("settings")
-
-    def synchronize(self):
-        self.monitor.synchronize()
-        self.persist("state")
-
-    def clear_history(self):
-        self.monitor.clear_history()
-        self.persist("state")
-
-    def restore_defaults(self):
-        self.monitor.restore_defaults()
-        self.persist("settings")
-
-    def relay_remote(self, on):
-        self.monitor.relay_remote(on)
-        self.persist("state")
-
-    def zero_current_start(self):
-        # BM §12.2: the app measures for 10 s; the reply goes out when the measurement starts. A repeated
-        # start while one runs is the app's no-op.
-        if self._zero is None:
-            raise ValueError("zero_current: not available")
-        self._zero()
-
-
 class HexHandler:
     """Feed it the bytes received on the VE.Direct port; it queues the replies in `out[:out_len]`.
 
     `feed` returns the number of frames with a valid checksum it saw (for the text hold, VD §5.5). The parser
     keeps at most 140 characters of a partial frame, drops a frame that grows beyond that or that stays
-    unfinished for 1000 ms (`elapse`), and ignores every byte outside a frame (VD §4.5)."""
+    unfinished for 1000 ms (`elapse`), and ignores every byte outside a frame (VD §4.5).
+
+    Every write goes through `device` (proto.device.Device), as the console's do. A rejected value and a failed
+    save both answer flags 0x04 with no data: VD §4.3 has no storage flag, and the GX retries a failed SET. A
+    setting whose save failed is rolled back; a command stays applied and the next automatic save retries it."""
 
     def __init__(self, monitor, settings, device, serial=b""):
         self.monitor = monitor
@@ -379,7 +337,7 @@ class HexHandler:
         if r is not None:
             return self._aux_value(reg, r[0], r[1], pay)
         if reg == 0x1034:
-            return self._put(pay, SN16, getattr(self.device, "current_offset_lsb", 0))
+            return self._put(pay, SN16, self.device.current_offset_lsb)
         if reg in COMMAND_REGS:
             return self._put(pay, UN8, 0)
         if reg == 0x034E:
@@ -441,8 +399,8 @@ class HexHandler:
                 return F_PARAM, 0
             v = b[off] if typ == UN8 else b[off] | (b[off + 1] << 8)
             try:
-                dev.hex_set_setting(r[0], v)
-            except ValueError:
+                dev.set_stored(r[0], v)
+            except (ValueError, OSError):
                 return F_PARAM, 0
             return self._get(reg, pay)
         if reg in COMMAND_REGS:
@@ -458,7 +416,7 @@ class HexHandler:
                 elif reg == _RESTORE:
                     dev.restore_defaults()
                 # _ACK: alarm acknowledge is accepted and changes nothing (no buzzer, BM §10)
-            except ValueError:
+            except (ValueError, OSError):
                 return F_PARAM, 0
             for j in range(vn):
                 pay[3 + j] = b[off + j]
@@ -467,8 +425,8 @@ class HexHandler:
             if vn != 1 or b[off] > 1:
                 return F_PARAM, 0
             try:
-                dev.relay_remote(b[off])
-            except ValueError:
+                dev.relay(b[off])
+            except (ValueError, OSError):
                 return F_PARAM, 0
             return self._get(reg, pay)
         if reg == 0x034F:
@@ -490,8 +448,8 @@ class HexHandler:
                 if c < 0x20 or c > 0x7E:
                     return F_PARAM, 0
             try:
-                dev.hex_set_setting("device_name", bytes(b[off:off + vn]).decode())
-            except ValueError:
+                dev.set_stored("device_name", bytes(b[off:off + vn]).decode())
+            except (ValueError, OSError):
                 return F_PARAM, 0
             return self._get(reg, pay)
         if self._readonly(reg):

@@ -8,6 +8,10 @@ _U = const(360000000)
 _U_HI = const(36000)          # _U = _U_HI · 10^4
 _L = const(10000)             # decimal limb
 _U_512 = const(703125)        # _U = 512 · _U_512
+# Lifetime values (issue 13): whole 10^9 mAh carried in a limb of their own, so that no value of the per-sample
+# step leaves the ESP32's small ints (±2^30) however long the device runs; a count saturates at GIGA_MAX.
+GIGA = const(1000000000)
+GIGA_MAX = const(0x3FFFFFFF)
 
 # Rate vectors: a per-ms rate R = R[0] mAh + R[1]·10^4 cu + R[2] cu + R[3] pu, with R[1] < 36000, R[2] < 10^4,
 # R[3] < 65536. Applying R·dt for dt ≤ 5000 ms keeps every product below 2^30 (Appendix A).
@@ -142,7 +146,8 @@ def energy_add(e, v_mv, a_ma, dt):
     x = e[4] + w3 * dt + c
     c = x // 36
     e[4] = x - c * 36
-    e[0] += c
+    x = e[0]
+    e[0] = x + c if x <= GIGA_MAX - c else GIGA_MAX     # 10.7 GWh: saturates (lifetime limit)
 
 
 def energy_rem(e):
@@ -151,10 +156,36 @@ def energy_rem(e):
 
 
 def energy_set(e, cwh, rem):
-    e[0] = cwh
+    # `//` and `-`, not divmod: MicroPython's big-int divmod returns heap objects even for small results
+    # (py/objint_mpz.c), and e[k] must be small ints so the next energy_add allocates nothing.
+    e[0] = cwh if cwh < GIGA_MAX else GIGA_MAX
     for k in range(1, 4):
-        rem, e[k] = divmod(rem, _L)
+        q = rem // _L
+        e[k] = rem - q * _L
+        rem = q
     e[4] = rem
+
+
+def giga_carry(q, i):
+    """Lifetime accumulator q[i] (mAh, the slice q[i:i+3] = mAh, remainder, giga) reached 10^9 mAh: carry into
+    q[i+2], or saturate at the lifetime maximum GIGA_MAX·10^9 + 10^9 − 1 mAh. Its rate has no pu part, so
+    acc_add never touches q[i+2]."""
+    g = q[i + 2]
+    if g < GIGA_MAX:
+        q[i] -= GIGA
+        q[i + 2] = g + 1
+    else:
+        q[i] = GIGA - 1
+        q[i + 1] = _U - 1
+
+
+def split_giga(v):
+    """(giga, rest) with v = giga·10^9 + rest, rest in [0, 10^9), saturated at (GIGA_MAX, 10^9 − 1); v ≥ 0.
+    For a restore: v may be a long integer."""
+    g = v // GIGA
+    if g > GIGA_MAX:
+        return GIGA_MAX, GIGA - 1
+    return g, v - g * GIGA
 
 
 def mul_rdiv_1e6(v, i):

@@ -2,8 +2,8 @@
 # Spec: battery-monitor.md §0.2-§0.3 (integer rules, pipeline), §3-§6, §9, §13.1, §14.1 (state), Appendix A.
 from micropython import const
 
-from shunt.fixed import (CU_PER_MAH, tdiv, rate_cu, rate_add_pu, acc_add, acc_sub, energy_add, energy_rem,
-                         energy_set, mul_rdiv_1e6)
+from shunt.fixed import (CU_PER_MAH, GIGA, GIGA_MAX, rate_cu, rate_add_pu, acc_add, acc_sub, energy_add,
+                         energy_rem, energy_set, giga_carry, split_giga, mul_rdiv_1e6)
 from shunt.peukert import Peukert
 from shunt.alarms import Alarms
 from shunt.relay import Relay
@@ -21,16 +21,27 @@ _GAP_MS = const(1000)
 _CE = const(0)      # CE: 0 mah, 1 rem
 _QP = const(2)      # Qp: 2 mah, 3 rem, 4 frac
 _A = const(5)       # strict accepted charge: 5, 6
-_H6 = const(7)      # cumulative Ah drawn: 7, 8
-_TP = const(9)      # throughput since last sync: 9, 10
-_ACC_LEN = const(12)
+_H6 = const(7)      # cumulative Ah drawn: 7 mah (< 10^9), 8 rem, 9 giga (10^9 mAh; shunt.fixed.giga_carry)
+_TP = const(10)     # throughput since last sync: 10, 11, 12 as H6
+_ACC_LEN = const(13)
 _E_LEN = const(5)   # energy accumulators (shunt.fixed.energy_add)
+# Lifetime limits on the ESP32's small ints (±2^30), so that the per-sample step never allocates however long the
+# device runs (issue 13): H6 and throughput carry whole 10^9 mAh in a third limb and saturate only at 2^30 - 1 of
+# those (about 10^18 mAh); depth_sum is kept the same way (shunt.history). CE saturates at -10^9 mAh (10^6 Ah,
+# 100x the largest capacity: it gets there only when the monitor never syncs) and A at +10^9 mAh (it is compared
+# with at most 9 999 mAh), so H1, H2 and cycle_min stay small too. H4, H5, H10-H12, op_time_s (34 years) and
+# H17/H18 (10.7 GWh) saturate at 2^30 - 1. The record holds every one of these exactly (§14.1, format version 2),
+# and a restored record is saturated the same way.
+_CE_MIN = const(-1000000000)
 
 SYNC_NONE = const(0)
 SYNC_AUTO = const(1)
 SYNC_MANUAL = const(2)
 
-STATE_FIELDS = (
+# The state record (§14.1), format version shunt.record.VERSION = 3. Version 2 widens tp_mah and h6_mah to u64:
+# a lifetime counter passes 2^32 - 1 mAh (4 295 kAh) within the device's life on a big bank, and from then on
+# every save would fail.
+STATE_FIELDS_V1 = (
     ("op_time_s", "I"), ("ce_mah", "i"), ("ce_rem", "I"), ("qp_mah", "I"), ("qp_rem_cu", "I"), ("qp_frac", "H"),
     ("synchronized", "B"), ("sync_timer_ms", "I"), ("a_mah", "I"), ("a_rem", "I"), ("h4_armed", "B"),
     ("h5_armed", "B"), ("below90", "B"), ("h78_valid", "B"), ("relay_remote", "B"), ("last_sync_kind", "B"),
@@ -41,28 +52,23 @@ STATE_FIELDS = (
     ("h6_rem", "I"), ("h7", "i"), ("h8", "i"), ("h9_ref_s", "I"), ("depth_sum", "q"), ("cycle_min", "i"),
     ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
-    # Format version 2 (issue 18): the aux history H13-H16 (shunt.aux).
-    ("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"),
 )
-STATE_VERSION = const(2)
-# Format version 1 = version 2 without the aux history, which a migrated record starts at 0.
-STATE_FIELDS_V1 = STATE_FIELDS[:-5]
+STATE_FIELDS_V2 = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in STATE_FIELDS_V1)
+# Format version 3 (issue 18) appends the aux history H13-H16 (shunt.aux).
+AUX_FIELDS = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
+STATE_FIELDS = STATE_FIELDS_V2 + AUX_FIELDS
 
 
-def _migrate_v1(values):
-    d = dict(values)
-    for name, _ in STATE_FIELDS[-5:]:
+def _with_aux(d):
+    # an older record has no aux history: it starts at 0, every other value is kept
+    for name, _ in AUX_FIELDS:
         d[name] = 0
     return d
 
 
-STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, _migrate_v1)}
-
-
-def state_codec():
-    """The state record's codec: the current layout, its version and the migrations of older records."""
-    from shunt.record import Codec
-    return Codec(STATE_FIELDS, STATE_VERSION, STATE_MIGRATIONS)
+# Older layouts and how their values become this version's (shunt.record.Codec): v1 -> v3 and v2 -> v3 keep every
+# value and add the aux history at 0.
+STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, _with_aux), 2: (STATE_FIELDS_V2, _with_aux)}
 
 
 class Monitor:
@@ -129,11 +135,13 @@ class Monitor:
         sync.reset_diag(self)
         self.q[_TP] = 0
         self.q[_TP + 1] = 0
+        self.q[_TP + 2] = 0
 
     def _clear_history_values(self):
         history.clear(self)
         self.q[_H6] = 0
         self.q[_H6 + 1] = 0
+        self.q[_H6 + 2] = 0
         for e in (self.e_dis, self.e_chg):
             for k in range(_E_LEN):
                 e[k] = 0
@@ -152,9 +160,10 @@ class Monitor:
             "last_set_soc": self.last_set_soc, "near_miss_ms": self.near_miss_ms,
             "near_miss_term": self.near_miss_term, "near_miss_s": self.near_miss_s,
             "max_v_current_ok_mv": self.max_v_current_ok_mv, "min_i_voltage_ok_ma": self.min_i_voltage_ok_ma,
-            "tp_mah": q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2, "h4": self.h4, "h5": self.h5,
-            "h10": self.h10, "h11": self.h11, "h12": self.h12, "h6_mah": q[_H6], "h6_rem": q[_H6 + 1],
-            "h7": self.h7, "h8": self.h8, "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_sum,
+            "tp_mah": q[_TP + 2] * GIGA + q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2,
+            "h4": self.h4, "h5": self.h5, "h10": self.h10, "h11": self.h11, "h12": self.h12,
+            "h6_mah": q[_H6 + 2] * GIGA + q[_H6], "h6_rem": q[_H6 + 1], "h7": self.h7, "h8": self.h8,
+            "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_giga * GIGA + self.depth_mah,
             "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": energy_rem(self.e_dis),
             "e_chg_cwh": self.e_chg[0], "e_chg_rem": energy_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
             "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
@@ -165,19 +174,35 @@ class Monitor:
     def set_state(self, d):
         """Restore a state record completely (§4.5) and mark it restored (W07). The caller validated the record."""
         q = self.q
-        self.op_time_s = d["op_time_s"]
         self._op_ms = 0
-        q[_CE], q[_CE + 1] = d["ce_mah"], d["ce_rem"]
+        # the saturation limits of the per-sample step apply to a restored record too (older firmware, v1)
+        if d["ce_mah"] < _CE_MIN:
+            q[_CE], q[_CE + 1] = _CE_MIN, 0
+        else:
+            q[_CE], q[_CE + 1] = d["ce_mah"], d["ce_rem"]
         q[_QP], q[_QP + 1], q[_QP + 2] = d["qp_mah"], d["qp_rem_cu"], d["qp_frac"]
-        q[_A], q[_A + 1] = d["a_mah"], d["a_rem"]
-        q[_TP], q[_TP + 1] = d["tp_mah"], d["tp_rem"]
-        q[_H6], q[_H6 + 1] = d["h6_mah"], d["h6_rem"]
+        if d["a_mah"] > GIGA:
+            q[_A], q[_A + 1] = GIGA, 0
+        else:
+            q[_A], q[_A + 1] = d["a_mah"], d["a_rem"]
+        for k, name in ((_TP, "tp"), (_H6, "h6")):
+            q[k + 2], q[k] = split_giga(d[name + "_mah"])
+            q[k + 1] = d[name + "_rem"]
         for name in ("synchronized", "sync_timer_ms", "h4_armed", "h5_armed", "below90", "h78_valid",
                      "last_sync_kind", "last_sync_s", "last_sync_soc", "last_sync_i_ma", "last_set_soc_s",
                      "last_set_soc", "near_miss_ms", "near_miss_term", "near_miss_s", "max_v_current_ok_mv",
-                     "min_i_voltage_ok_ma", "h1", "h2", "h4", "h5", "h10", "h11", "h12", "h7", "h8", "h9_ref_s",
-                     "depth_sum", "cycle_min"):
+                     "min_i_voltage_ok_ma", "h7", "h8", "h9_ref_s"):
             setattr(self, name, d[name])
+        for name in ("op_time_s", "h4", "h5", "h10", "h11", "h12"):
+            v = d[name]
+            setattr(self, name, v if v < GIGA_MAX else GIGA_MAX)
+        for name in ("h1", "h2", "cycle_min"):
+            v = d[name]
+            setattr(self, name, v if v > _CE_MIN else _CE_MIN)
+        v = d["depth_sum"]
+        g, r = split_giga(-v if v < 0 else 0)           # cycle depths are ≤ 0
+        self.depth_giga = -g
+        self.depth_mah = -r
         self.relay.remote_on = d["relay_remote"]
         energy_set(self.e_dis, d["e_dis_cwh"], d["e_dis_rem"])
         energy_set(self.e_chg, d["e_chg_cwh"], d["e_chg_rem"])
@@ -212,7 +237,7 @@ class Monitor:
         self.i_tail_ma = v["capacity"] * v["tail_current"]
         self.vch_mv = v["charged_voltage"] * 100
         self.detect_ms = v["charged_detection_time"] * 60000
-        self.strict = v["sync_mode"]
+        sync.configure(self, v["sync_mode"])
         self.m900_mah = self.capacity_ah * 100      # Qp below this: SOC above 90 % (history, §9)
         self.m100_mah = self.capacity_ah * 900      # Qp below this: SOC above 10 %
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])
@@ -262,7 +287,8 @@ class Monitor:
         ms = self._op_ms + dt_ms
         secs = ms // 1000
         self._op_ms = ms - secs * 1000
-        self.op_time_s += secs
+        t = self.op_time_s
+        self.op_time_s = t + secs if t <= GIGA_MAX - secs else GIGA_MAX       # 34 years: saturates
         dt = dt_ms
         self.outage = 0
         if dt > _OUTAGE_MS:
@@ -294,9 +320,9 @@ class Monitor:
             self._sync(SYNC_AUTO)
         # step 7: alarms, then relay (§10, §11)
         started = self._alarms_step(self, dt_ms)
-        if started & 1:
+        if started & 1 and self.h11 < GIGA_MAX:
             self.h11 += 1
-        if started & 2:
+        if started & 2 and self.h12 < GIGA_MAX:
             self.h12 += 1
         self.alarm_bits = self.alarms.bits | self.aux.bits   # live, like V and I: the text carries the alarm state
         self._relay_step(self, dt_ms)
@@ -316,6 +342,9 @@ class Monitor:
             # step 3: strict accepted charge, before integration (§4.1)
             if q[_QP] or q[_QP + 1] or q[_QP + 2] or not self.synchronized:
                 acc_add(q, _A, self._r_ce, dt)
+                if q[_A] >= GIGA:               # compared with at most 9 999 mAh: saturating changes nothing
+                    q[_A] = GIGA
+                    q[_A + 1] = 0
             # step 4: integrate (§3.2) with the clamps
             acc_add(q, _CE, self._r_ce, dt)
             if q[_CE] >= 0:
@@ -325,11 +354,20 @@ class Monitor:
             if q[_QP] < 0:
                 q[_QP] = q[_QP + 1] = q[_QP + 2] = 0
             acc_add(q, _TP, self._r_ce, dt)
+            if q[_TP] >= GIGA:
+                giga_carry(q, _TP)
             energy_add(self.e_chg, v_mv if v_mv > 0 else 0, i_int, dt)
         elif i_int < 0:
             acc_sub(q, _CE, self._r_ce, dt)
+            if q[_CE] < _CE_MIN:
+                q[_CE] = _CE_MIN
+                q[_CE + 1] = 0
             acc_add(q, _H6, self._r_ce, dt)
+            if q[_H6] >= GIGA:
+                giga_carry(q, _H6)
             acc_add(q, _TP, self._r_ce, dt)
+            if q[_TP] >= GIGA:
+                giga_carry(q, _TP)
             acc_add(q, _QP, self._r_qp, dt)
             if q[_QP] >= self._cap_mah:
                 self._clamp_qp()
@@ -355,7 +393,7 @@ class Monitor:
         q = self.q
         soc_before = self._soc_cpct()
         if kind == SYNC_AUTO:
-            if self.below90:
+            if self.below90 and self.h10 < GIGA_MAX:
                 self.h10 += 1
             self.warn.on_sync(1, self.i_int_ma, soc_before if self.synchronized else 10000)
         else:
@@ -470,7 +508,10 @@ class Monitor:
         self.soc_permille = self.soc_cpct // 10
         self.ce_mah = self.ce_mah_now()
         self.ttg_min = self.ttg_at(self.avg_current_ma())
-        history.report(self, self.hist, self.q[_H6], self.e_dis[0], self.e_chg[0])
+        q = self.q
+        self.h6_giga = q[_H6 + 2]       # the text prints H6 from these two limbs, without a long integer
+        self.h6_mah = q[_H6]
+        history.report(self, self.hist, q[_H6 + 2], q[_H6], self.e_dis[0], self.e_chg[0])
         self.alarm_bits = self.alarms.bits | self.aux.bits
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
@@ -487,7 +528,8 @@ class Monitor:
     # ---- diagnostics (§13.1) ---------------------------------------------------------------------------------
     def sync_status(self):
         """Every field of §13.1 (shunt.sync.status)."""
-        return sync.status(self, self.q[_A], self.q[_TP])
+        q = self.q
+        return sync.status(self, q[_A], q[_TP + 2] * GIGA + q[_TP])
 
     @property
     def warnings(self):

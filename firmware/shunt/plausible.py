@@ -12,6 +12,7 @@ _E_REM = 36 * 10 ** 12          # energy remainder: three 10^4 limbs and a digit
 _NO_MIN_I = 0x3FFFFFFF          # monitor: "no current seen yet" for min_i_voltage_ok_ma
 _DETECT_MAX_MS = 50 * 60000     # charged_detection_time at most 50 min (BM §1): the timer syncs before that
 _CAP_MAX_MAH = 9999000          # capacity at most 9999 Ah (BM §1): Qp is clamped to it
+_LIFE_MAX_MAH = (1 << 30) * 10 ** 9 - 1     # H6 and throughput saturate here (shunt.fixed.giga_carry, u64 field)
 
 # name: (low, high) in the record's stored units. A field not named here has only its struct code's range.
 RANGES = {
@@ -24,10 +25,10 @@ RANGES = {
     "last_sync_kind": (0, 2), "last_sync_soc": (0, 10000), "last_sync_i_ma": (-I_MAX_MA, I_MAX_MA),
     "last_set_soc": (-1, 10000), "near_miss_ms": (0, _DETECT_MAX_MS), "near_miss_term": (0, 4),
     "max_v_current_ok_mv": (-1, V_MAX_MV), "min_i_voltage_ok_ma": (-I_MAX_MA, _NO_MIN_I),
-    "tp_mah": (0, _U32), "tp_rem": (0, _U - 1),
+    "tp_mah": (0, _LIFE_MAX_MAH), "tp_rem": (0, _U - 1),
     "h1": (_I32_MIN, 0), "h2": (_I32_MIN, 0), "cycle_min": (_I32_MIN, 0),
     "h4": (0, _U32), "h5": (0, _U32), "h10": (0, _U32), "h11": (0, _U32), "h12": (0, _U32),
-    "h6_mah": (0, _U32), "h6_rem": (0, _U - 1),
+    "h6_mah": (0, _LIFE_MAX_MAH), "h6_rem": (0, _U - 1),
     "h7": (0, V_MAX_MV), "h8": (0, V_MAX_MV),
     "depth_sum": (-0x8000000000000000, 0),
     "e_dis_cwh": (0, _U32), "e_dis_rem": (0, _E_REM - 1), "e_chg_cwh": (0, _U32), "e_chg_rem": (0, _E_REM - 1),

@@ -29,7 +29,7 @@ TABLE = (
     ("voltage_divider", NUM, "", 1000, 900, 20000, 3, None),
     ("ina226_timing", ENUM, "", 0, 0, 1, 0, ("standard", "pulsed")),
     ("nominal_voltage", ENUM, "V", 0, 0, 48, 0, ("auto", "12", "24", "36", "48")),
-    ("sync_mode", ENUM, "", 0, 0, 1, 0, ("victron", "strict")),
+    ("sync_mode", ENUM, "", 2, 0, 2, 0, ("victron", "strict", "accepted")),
     ("peukert_mode", ENUM, "", 0, 0, 1, 0, ("victron", "above_c20")),
     ("alarm_low_voltage_set", NUM, "V", 0, 0, 950, 1, None),
     ("alarm_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
@@ -50,6 +50,7 @@ TABLE = (
     ("device_name", TEXT, "", "", 0, 32, 0, None),
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
+    ("battery_type", ENUM, "", 0, 0, 1, 0, ("lead_acid", "lfp")),
     # The aux input (issue 18, VD §4.6 0xEEF8 numbering: the stored value is the HEX value).
     ("aux_input", ENUM, "", 3, 0, 3, 0, ("starter", "midpoint", "temperature", "none")),
     ("aux_voltage_divider", NUM, "", 1000, 900, 20000, 3, None),
@@ -66,6 +67,39 @@ TABLE = (
     ("alarm_high_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
     ("relay_aux_alarms", ENUM, "", 0, 0, 1, 0, ("off", "on")),
 )
+
+# sync_mode values (BM §4.1 and issue 17): accepted is the default of a device without stored settings; a stored
+# settings file keeps the mode it has (every file stores sync_mode).
+SYNC_VICTRON = const(0)
+SYNC_STRICT = const(1)
+SYNC_ACCEPTED = const(2)
+
+# Settings added after schema 1: a settings file written before them lacks them, which is not damage; they take
+# their default silently (any other missing name is reported).
+ADDED_LATER = ("battery_type", "aux_input", "aux_voltage_divider", "alarm_low_starter_set", "alarm_low_starter_clear",
+               "alarm_high_starter_set", "alarm_high_starter_clear", "alarm_midpoint_set", "alarm_midpoint_clear",
+               "alarm_low_temperature_set", "alarm_low_temperature_clear", "alarm_high_temperature_set",
+               "alarm_high_temperature_clear", "relay_aux_alarms")
+
+# battery_type -> the values its chemistry wants, per 12 V of nominal voltage for charged_voltage (stored units).
+# lead_acid: the factory values (BM §1, §7). lfp: Victron's LiFePO4 recommendations for the SmartShunt/BMV:
+# charged voltage 0.2 V below a 14.2 V absorption, Peukert 1.05, charge efficiency 99 %. Both use the
+# `accepted` sync mode. apply_battery_type (console) sets them.
+CHEMISTRY = (
+    ("lead_acid", 132, (("tail_current", 40), ("peukert_exponent", 125), ("charge_efficiency", 95),
+                        ("sync_mode", SYNC_ACCEPTED))),
+    ("lfp", 140, (("tail_current", 40), ("peukert_exponent", 105), ("charge_efficiency", 99),
+                  ("sync_mode", SYNC_ACCEPTED))),
+)
+
+
+def recommended(battery_type, nominal_v):
+    """[(name, stored value)] a chemistry recommends for a bank of nominal_v volts (12/24/36/48)."""
+    c = CHEMISTRY[battery_type]
+    out = [("charged_voltage", c[1] * nominal_v // 12)]
+    for kv in c[2]:
+        out.append(kv)
+    return out
 
 # Settings kept by restore_defaults (§1 rules).
 KEPT_BY_RESTORE = ("shunt_rating_a", "shunt_rating_mv", "current_invert", "voltage_divider", "ina226_timing",
@@ -408,7 +442,8 @@ class Settings:
         for r in TABLE:
             name = r[0]
             if name not in vals:
-                diags.append("%s: missing: default %s used" % (name, _default_brief(r)))
+                if name not in ADDED_LATER:
+                    diags.append("%s: missing: default %s used" % (name, _default_brief(r)))
                 continue
             try:
                 self.values[name] = _stored_value(name, vals[name])
@@ -469,6 +504,8 @@ def _default_brief(r):
         return "linked"
     if r[1] == ENUM:
         return r[7][_enum_index(r, r[3])]
+    if r[1] == TEMP:
+        return str((r[3] - ZERO_C_CK) // 100) if r[3] else "off"
     return fmt_fixed(r[3], r[6])
 
 

@@ -5,13 +5,41 @@
 # (shunt.monitor) and sync_status both call `terms`, so a new or changed term is an edit of this file only.
 from micropython import const
 
+from shunt.settings import SYNC_VICTRON, SYNC_STRICT
+
 V_OK = const(1)     # V > charged_voltage
 I_OK = const(2)     # I_int < tail current (strict: and not discharging)
-A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict mode only)
+A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict and accepted mode)
+
+# The three modes (settings.sync_mode; `mon.strict` and `mon.need_accepted` are cached from it):
+#   victron  V > Vch and I_int < I_tail. Wrong on LiFePO4: its loaded voltage sits above a lead-acid Vch, and any
+#            discharge passes the current term, so it re-syncs to 100 % through the evening.
+#   strict   and I_int >= 0 and A >= 0.1 % of capacity. Late where loads exceed the charger after absorption:
+#            the current is negative, so it waits for a float that covers the loads (or never syncs).
+#   accepted V > Vch and I_int < I_tail and A >= 0.1 %: discharge qualifies once a charge was accepted since the
+#            last sync (the default). Wrong when a charge stops early above Vch (a BMS cut of an unbalanced pack,
+#            a weak day at a plateau voltage): it then syncs once, like victron would.
+MODE_NAMES = ("victron", "strict", "accepted")
+# sync_status `mode_note`: what the mode needs and the case it gets wrong.
+MODE_NOTES = (
+    "V and I low enough, discharge counts; wrong on LiFePO4 with a plateau-level charged_voltage: re-syncs under "
+    "load",
+    "also a charging current and charge accepted; late when loads exceed the charger after absorption",
+    "V and I low enough, discharge counts once charge was accepted since the last sync; wrong when a charge stops "
+    "early above charged_voltage (BMS cut, weak day): syncs once",
+)
 NO_MIN_I = const(0x3FFFFFFF)   # min_i_voltage_ok "none yet"; 2^30 - 1 is still a small int on the ESP32
 
 # near_miss_term: the first term that failed when a running timer was reset (4: an outage sample).
 TERM_NAMES = ("", "voltage", "current", "accepted", "outage")
+
+
+def configure(mon, mode):
+    """Cache the mode's terms on the monitor (a settings change): `strict` (a discharge fails the current
+    term) and `need_accepted` (charge accepted since the last sync is required)."""
+    mon.sync_mode = mode
+    mon.strict = 1 if mode == SYNC_STRICT else 0
+    mon.need_accepted = 0 if mode == SYNC_VICTRON else 1
 
 
 def terms(mon, v_mv, i_int_ma, a_mah):
@@ -32,7 +60,7 @@ def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
         return 0
     t = terms(mon, v_mv, i_int_ma, a_mah)
     v_ok = t & V_OK
-    ia_ok = t & I_OK and (t & A_OK or not mon.strict)
+    ia_ok = t & I_OK and (t & A_OK or not mon.need_accepted)
     if ia_ok and v_mv > mon.max_v_current_ok_mv:
         mon.max_v_current_ok_mv = v_mv
     if v_ok and i_int_ma < mon.min_i_voltage_ok_ma:
@@ -68,7 +96,8 @@ def status(mon, a_mah, throughput_mah):
     return {
         "synchronized": mon.synchronized,
         "restored": mon.restored,
-        "mode": "strict" if mon.strict else "victron",
+        "mode": MODE_NAMES[mon.sync_mode],
+        "mode_note": MODE_NOTES[mon.sync_mode],
         "auto_sync": 1 if vch > 0 else 0,
         "voltage_ok": 1 if vch > 0 and t & V_OK else 0,
         "voltage_mv": mon.v_mv,

@@ -8,7 +8,6 @@ _60MIN_MS = const(3600000)
 _W01_SET_MIN = const(120)        # consecutive qualifying minutes
 _W01_CLEAR_MIN = const(10)       # consecutive minutes that do not qualify
 _W05_S = const(2592000)          # 30 days of op_time
-_W13_GOOD = const(10)            # consecutive good samples
 _SAT_AS = const(536870912)       # 2^29: saturation of Σ I·dt in mA·s (never reached by a qualifying minute)
 _MU_CLAMP = const(1048576)       # a minute's mean enters the reported mean clamped to ±2^20 mA
 _MU_N = const(240)               # the reported mean halves its weight past this many minutes
@@ -27,9 +26,12 @@ W10 = const(512)
 W11 = const(1024)
 W12 = const(2048)
 W13 = const(4096)
+W14 = const(8192)
+W15 = const(16384)
 W16 = const(32768)      # aux input hardware absent / no value (issue 18, raised by shunt.aux)
 W17 = const(65536)      # LFP bank charging below 0 °C (issue 18, raised by shunt.aux)
 _MAX_CODE = const(17)
+_LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -58,8 +60,11 @@ ADVICE = (
     "W12 measurement outage: more than 5 s passed without a sample (%d s unmeasured in total); check the "
     "supply of the monitor and the I2C wiring.",
     "W13 sensor fault: the INA226 is not answering; check its I2C wiring and supply.",
-    None,   # W14, W15: issue 17
-    None,
+    "W14 charged voltage cannot tell full from loaded: the battery stayed above charged_voltage %s V for 10 min "
+    "while discharging at %s A (%s V); %s.",
+    "W15 lead-acid constants on a lithium bank: %s, but peukert_exponent is %s and charge_efficiency %d %%, "
+    "lead-acid values that count a LiFePO4 bank's loads too high; for LiFePO4 Victron recommends Peukert 1.05 and "
+    "charge efficiency 99 %%: set battery_type lfp and run apply_battery_type.",
     "W16 aux input not available: aux_input is %s but its sensor gives no value (%s); check the wiring "
     "(board/WIRING.md) or set aux_input none.",
     "W17 charging below 0 C: the LFP bank is being charged at %s C; charging lithium iron phosphate below "
@@ -79,8 +84,8 @@ def _fmt(value, decimals):
 def _code_num(code):
     if isinstance(code, str):
         code = int(code.lstrip("Ww"))
-    if not 1 <= code <= _MAX_CODE or ADVICE[code] is None:
-        raise ValueError("warning %r: must be one of W01..W13, W16, W17" % (code,))
+    if not 1 <= code <= _MAX_CODE:
+        raise ValueError("warning %r: must be 1..17 (W01..W17)" % (code,))
     return code
 
 
@@ -111,8 +116,16 @@ class Warnings:
     - W11 early sync: `on_sync` of an automatic sync with I_int ≤ 0 and SOC before it < 90.0 %; cleared by the
       next automatic sync without that pattern, or a manual sync.
     - W12 measurement outage: set on an outage sample (and by `set(12)`); cleared after 60 s of normal samples.
-    - W13 sensor fault: `set(13)` by the sensor driver; cleared after 10 consecutive good samples (steps), or
-      `clear(13)`.
+    - W13 sensor fault: `set(13)` / `clear(13)` by drivers.sensor, following the Sampler's fault state, which
+      owns the §2 rule (cleared after 10 consecutive good samples); nothing here counts them a second time.
+    - W14 charged voltage cannot tell full from loaded (issue 17): `Vch > 0`, V > Vch and I_int < −I_tail
+      continuously for 10 min (the W04 condition without its zero-SOC case: on LiFePO4 a lead-acid Vch lies in
+      the loaded plateau). Cleared when charged_voltage changes.
+    - W15 lead-acid constants on a lithium bank (issue 17): the constants look like lead-acid (peukert_exponent
+      > 1.10 or charge_efficiency < 98 %) and either battery_type is lfp, or a 12/24/48 V bank that has synced
+      once discharged for 60 min continuously (−I_int between the threshold and C/20, at least 0.5 % of capacity
+      in the hour) while V stayed above 13.0 V per 12 V: no lead-acid bank does that. Cleared when the
+      constants no longer look like lead-acid.
     """
 
     def __init__(self, settings):
@@ -141,18 +154,35 @@ class Warnings:
         self.w11_i_ma = 0
         self.w11_soc_cpct = 0
         self._w12_ms = 0
-        self._w13_good = 0
+        self._w14_ms = 0
+        self.w14_v_mv = 0
+        self.w14_i_ma = 0
+        self.w14_vch_mv = 0
+        self._w15_ms = 0
+        self._w15_h6 = 0
+        self.w15_v_mv = 0
+        self._lead_consts = 1
 
     def configure(self):
-        """Nothing to cache: the thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...)."""
+        """The thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...). A settings change
+        may clear W14 (new charged_voltage) and W15 (constants no longer lead-acid), or raise W15 at once
+        (battery_type lfp with lead-acid constants)."""
+        v = self.settings.values
+        self._lead_consts = 1 if v["peukert_exponent"] > 110 or v["charge_efficiency"] < 98 else 0
+        if self.mask & W14 and v["charged_voltage"] * 100 != self.w14_vch_mv:
+            self.mask &= ~W14
+        if not self._lead_consts:
+            self.mask &= ~W15
+        elif v["battery_type"] == 1 and not self.mask & W15:
+            self.mask |= W15
+            self.w15_v_mv = 0                 # raised by the setting, not by a measurement
 
     def minute(self, mon):
         """Not needed: the per-minute work of W01 runs inside `step` on ms accumulators."""
 
     # ---- raised and cleared from outside -------------------------------------------------------------------
     def set(self, code):
-        """Raise Wn (int n or "Wnn"). Allocation-free for an int. W08/W09 restart their 60 s, W12 its 60 s and
-        W13 its count of good samples."""
+        """Raise Wn (int n or "Wnn"). Allocation-free for an int. W08/W09 restart their 60 s, W12 its 60 s."""
         n = _code_num(code)
         self.mask |= 1 << (n - 1)
         if n == 8:
@@ -161,8 +191,6 @@ class Warnings:
             self._w9_ms = 0
         elif n == 12:
             self._w12_ms = 0
-        elif n == 13:
-            self._w13_good = 0
 
     def clear(self, code):
         """Clear Wn (int n or "Wnn")."""
@@ -227,6 +255,8 @@ class Warnings:
             self._w8_ms = 0
             self._w9_ms = 0
             self._w12_ms = 0
+            self._w14_ms = 0
+            self._w15_ms = 0
             m |= W12
         else:
             # ---- W01: one minute of op_time at a time.
@@ -321,6 +351,8 @@ class Warnings:
                         t = 0
                     self._w4_off_ms = t
 
+            m = self._chemistry(m, mon, dt_ms)
+
             # ---- W08, W09, W12: 60 s without an event.
             if m & W08:
                 t = self._w8_ms + dt_ms
@@ -361,15 +393,42 @@ class Warnings:
         else:
             m |= W06
 
-        # ---- W13: good samples since the fault.
-        if m & W13:
-            g = self._w13_good + 1
-            if g >= _W13_GOOD:
-                m &= ~W13
-                g = 0
-            self._w13_good = g
-
         self.mask = m
+
+    def _chemistry(self, m, mon, dt_ms):
+        """W14 and W15: settings that do not fit the chemistry (issue 17). Allocation-free."""
+        v = mon.v_mv
+        i_int = mon.i_int_ma
+        vch = mon.vch_mv
+        if vch > 0 and v > vch and i_int < -mon.i_tail_ma:
+            if not m & W14:
+                t = self._w14_ms + dt_ms
+                if t >= _10MIN_MS:
+                    m |= W14
+                    self.w14_v_mv = v
+                    self.w14_i_ma = i_int
+                    self.w14_vch_mv = vch
+                    t = 0
+                self._w14_ms = t
+        else:
+            self._w14_ms = 0
+        n = mon.nominal.nominal_v
+        if (self._lead_consts and not m & W15 and mon.last_sync_kind and (n == 12 or n == 24 or n == 48)
+                and 12 * v > _LEAD_REST_MV * n and i_int < 0 and -i_int <= 50 * mon.capacity_ah):
+            t = self._w15_ms
+            if t == 0:
+                self._w15_h6 = mon.hist[6]   # H6 (mAh, ≤ 0) at the start of the hour
+            t += dt_ms
+            if t >= _60MIN_MS:
+                t = _60MIN_MS
+                if self._w15_h6 - mon.hist[6] >= 5 * mon.capacity_ah:     # 0.5 % of capacity drawn
+                    m |= W15
+                    self.w15_v_mv = v
+                    t = 0
+            self._w15_ms = t
+        else:
+            self._w15_ms = 0
+        return m
 
     def _w1_minute(self, m, thr_ma):
         """Close one minute of W01 (§13.2). Small ints only: Σ I·dt is split as _w1_as·1000 + _w1_rem."""
@@ -437,8 +496,8 @@ class Warnings:
         """[(code, advice)] of the active warnings, in code order, each advice one sentence with its numbers."""
         out = []
         m = self.mask
-        for n in range(1, _MAX_CODE + 1):
-            if not m >> (n - 1) & 1 or ADVICE[n] is None:
+        for n in range(1, len(ADVICE)):
+            if not m >> (n - 1) & 1:
                 continue
             out.append(("W%02d" % n, self._advice(n, mon)))
         return out
@@ -473,6 +532,24 @@ class Warnings:
             return text % (self.w11_i_ma, _fmt(self.w11_soc_cpct, 2))
         if n == 12:
             return text % getattr(mon, "unmeasured_s", 0)
+        if n == 14:
+            k = mon.nominal.nominal_v
+            if self.settings.values["battery_type"] == 1:
+                fix = ("for LiFePO4 use about %s V, 0.2 V below absorption (or apply_battery_type)"
+                       % _fmt(140 * k // 12, 1))
+            else:
+                fix = ("if this is a lithium bank, set battery_type lfp and apply_battery_type (charged_voltage %s V, "
+                       "0.2 V below absorption); sync_mode accepted keeps such loads from syncing"
+                       % _fmt(140 * k // 12, 1))
+            return text % (_fmt(self.w14_vch_mv // 100, 1), _fmt(self.w14_i_ma // 10, 2),
+                           _fmt(self.w14_v_mv // 10, 2), fix)
+        if n == 15:
+            v = self.settings.values
+            k = mon.nominal.nominal_v
+            why = ("battery_type is lfp" if not self.w15_v_mv else
+                   "the bank discharged for an hour above %s V (%s V at the end), which no %d V lead-acid bank does"
+                   % (_fmt(_LEAD_REST_MV * k // 12 // 100, 1), _fmt(self.w15_v_mv // 10, 2), k))
+            return text % (why, _fmt(v["peukert_exponent"], 2), v["charge_efficiency"])
         if n == 16:
             aux = mon.aux
             from shunt.settings import row

@@ -1,14 +1,12 @@
-# Test helpers for the console: a device with the documented hooks (proto.console header), a deterministic
-# urandom, and the monitor: the real shunt.monitor.Monitor when it imports, else a stand-in with its names.
+# Test helpers for the console and HEX: the real proto.device.Device over a storage port that records what was
+# saved (and can fail on demand), a fake zero-current measurement, a deterministic urandom, and the real
+# shunt.monitor.Monitor (or a stand-in with its names where a test sets values the real one computes).
 import hashlib
 
 from shunt.settings import Settings
+from shunt.monitor import Monitor
 from proto.auth import Auth, hmac_sha256, to_hex, from_hex
-
-try:
-    from shunt.monitor import Monitor as RealMonitor
-except ImportError:  # not landed yet (or a module it needs is missing)
-    RealMonitor = None
+from proto.device import Device as _Device
 
 SECRET = hashlib.sha256(b"console test secret").digest()    # a test secret (32 bytes)
 
@@ -74,12 +72,6 @@ class StandInMonitor:
         return []
 
 
-def make_monitor(settings):
-    if RealMonitor is not None:
-        return RealMonitor(settings)
-    return StandInMonitor(settings)
-
-
 class Rand:
     """Deterministic urandom: a counter through SHA-256, or a fixed script of byte strings first."""
 
@@ -94,19 +86,17 @@ class Rand:
         return hashlib.sha256(b"rand%d" % self.n).digest()[:k]
 
 
-class Device:
-    def __init__(self, monitor=None):
-        self.settings = Settings()
-        self.settings.set_stored("instant_readout_key", bytes(range(16)))
-        self.monitor = monitor if monitor is not None else make_monitor(self.settings)
-        self.calls = []
-        self.fail_persist = False
-        self.fail_save = False
-        self.zero_result = 2500            # nV, or a ValueError to raise
-        self.stored_secret = None
-        self.urandom = Rand()
+class Storage:
+    """The Device's storage port (drivers.persist.Persistence's methods), recording each save in `calls`."""
 
-    def persist_settings(self):
+    def __init__(self):
+        self.calls = []
+        self.fail_persist = False      # settings and secret saves fail (a full flash)
+        self.fail_save = False         # state saves fail
+        self.stored_secret = None
+        self.calibration = None
+
+    def save_settings(self):
         if self.fail_persist:
             raise OSError(28)
         self.calls.append("persist")
@@ -116,20 +106,69 @@ class Device:
             raise OSError(5)
         self.calls.append("save")
 
-    def restart(self):
-        self.calls.append("restart")
+    def save_calibration(self, offset_nv, op_time_s):
+        self.calibration = (offset_nv, op_time_s)
 
-    def zero_current(self):
-        self.calls.append("zero_current")
-        if isinstance(self.zero_result, Exception):
-            raise self.zero_result
-        return self.zero_result
-
-    def store_secret(self, hex_text):
+    def save_secret(self, hex_text):
         if self.fail_persist:
             raise OSError(28)
         self.stored_secret = hex_text
         self.calls.append("secret")
+
+
+class Zero:
+    """The zero port: `result` is what the measurement gives (nV), or an exception it raises."""
+
+    def __init__(self):
+        self.running = False
+        self.result = 2500
+        self.complete = False
+
+    def start(self):
+        self.running = True
+
+    def add(self, raw, dt_ms):
+        pass
+
+    def run(self):
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+class Device(_Device):
+    """The real Device (no command of its own) with test plumbing: `calls`, `fail_persist`, `fail_save` and
+    `stored_secret` reach the fake storage; `zero.result` sets what the measurement gives."""
+
+    def __init__(self, monitor=None):
+        settings = Settings()
+        settings.set_stored("instant_readout_key", bytes(range(16)))
+        _Device.__init__(self, monitor if monitor is not None else Monitor(settings), settings, Storage(),
+                         urandom=Rand(), zero=Zero())
+
+    @property
+    def calls(self):
+        return self.storage.calls
+
+    @property
+    def stored_secret(self):
+        return self.storage.stored_secret
+
+    @property
+    def fail_persist(self):
+        return self.storage.fail_persist
+
+    @fail_persist.setter
+    def fail_persist(self, v):
+        self.storage.fail_persist = v
+
+    @property
+    def fail_save(self):
+        return self.storage.fail_save
+
+    @fail_save.setter
+    def fail_save(self, v):
+        self.storage.fail_save = v
 
 
 def new_auth(secret=SECRET, rand=None):

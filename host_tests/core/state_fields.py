@@ -1,5 +1,6 @@
-# The state record's field list for the persistence tests: shunt.monitor.STATE_FIELDS, and the layout of format
-# version 1 (BM §14.1) frozen here, so a change of the monitor's fields fails test_record until it gets a version.
+# The state record's field list for the persistence tests: shunt.monitor.STATE_FIELDS, and the layouts of format
+# versions 1 and 2 (BM §14.1) frozen here, so a change of the monitor's fields fails test_record until it gets a
+# version.
 
 V1_FIELDS = (
     ("op_time_s", "I"), ("ce_mah", "i"), ("ce_rem", "I"), ("qp_mah", "I"), ("qp_rem_cu", "I"), ("qp_frac", "H"),
@@ -13,9 +14,11 @@ V1_FIELDS = (
     ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
 )
+# Version 2: the lifetime counters tp_mah and h6_mah widened to u64 (issue 13).
+V2_FIELDS = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in V1_FIELDS)
 
-# Version 2 (issue 18) appends the aux history.
-V2_ADDED = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
+# Version 3 (issue 18) appends the aux history.
+V3_ADDED = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
 
 from shunt.monitor import STATE_FIELDS as FIELDS  # noqa: E402
 

@@ -5,6 +5,7 @@ from fakes.fake_ina226 import FakeI2C, FakeINA226
 from fakes.fake_uart import FakeUART
 from fakes.mem_store import MemStore
 from proto.vehex import encode_frame
+from shunt.warnings import W13
 
 
 class Pin:
@@ -43,14 +44,14 @@ def test_text_starts_with_the_first_measurement_and_runs_once_a_second():
     app.poll_port(0)
     assert count_a(uart.tx) == 0            # nothing before a measurement (VD §3.7)
     advance(app, chip, t, 200)
-    first = app._last_sample_ms              # the first conversion (dt = 0)
+    first = app.sensor.last_ms               # the first conversion (dt = 0)
     assert first is not None
     advance(app, chip, t, 10000)
     assert 9 <= count_a(uart.tx) <= 11
     assert b"\r\nI\t-20000\r\n" in uart.tx
     # every conversion of the 141 ms timing is counted, with measured intervals that add up to the elapsed time
     assert 71 <= app.ina.samples <= 73
-    elapsed = app._last_sample_ms - first
+    elapsed = app.sensor.last_ms - first
     assert app.monitor.get_state()["ce_mah"] * 360000000 + app.monitor.get_state()["ce_rem"] == -20000 * elapsed * 100
 
 
@@ -72,6 +73,21 @@ def test_sensor_fault_repeats_three_cycles_then_silence_and_hex_says_not_availab
     advance(app, chip, t, 5000)
     assert count_a(uart.tx) > n1            # re-probed, re-configured, text again
     assert app.ina.samples > 0 and not app.sampler.fault
+
+
+def test_w13_clears_after_exactly_10_good_samples():
+    # BM §13.2: W13 clears after 10 consecutive good samples, counted once (the sampler's count; it was 19).
+    app, chip, uart, t = make()
+    advance(app, chip, t, 2000)
+    chip.remove()
+    advance(app, chip, t, 1500)
+    assert app.monitor.warnings & W13
+    chip.insert()
+    n0 = app.ina.samples
+    while app.monitor.warnings & W13:
+        advance(app, chip, t, 20)
+        assert app.ina.samples - n0 <= 10, app.ina.samples - n0
+    assert app.ina.samples - n0 == 10
 
 
 def test_hex_set_capacity_is_validated_saved_then_acknowledged():
@@ -106,15 +122,15 @@ def test_zero_current_calibration_applies_and_is_stored():
     assert app.monitor.i_ma == 75
     uart.feed(encode_frame(8, bytes((0x29, 0x10, 0x00, 0x01))))
     advance(app, chip, t, 12000)
-    assert app.offset_nv == 7500 and store.json["calibration.json"]["offset_nV"] == 7500
+    assert app.device.offset_nv == 7500 and store.json["calibration.json"]["offset_nV"] == 7500
     assert app.monitor.i_ma == 0
 
 
 def test_zero_current_rejected_when_a_load_is_on():
     app, chip, uart, t = make(current_ma=-30000)   # 30 A: far beyond 0.5 % of full scale
-    app.zero_current_start()
+    app.device.zero_current_start()
     advance(app, chip, t, 12000)
-    assert app.offset_nv == 0 and app.zero_result[0] is None and "offset" in app.zero_result[1]
+    assert app.device.offset_nv == 0 and app.device.zero_result[0] is None and "offset" in app.device.zero_result[1]
 
 
 def test_relay_pin_follows_the_relay():
@@ -125,7 +141,7 @@ def test_relay_pin_follows_the_relay():
     app.settings.set("relay_mode", "remote")
     advance(app, chip, t, 1000)
     assert pin.v in (None, 0)
-    app.relay_remote(True)
+    app.device.relay(True)
     advance(app, chip, t, 200)
     assert pin.v == 1
     app.settings.set("relay_invert", "on")
@@ -137,7 +153,7 @@ def test_restart_restores_the_saved_state():
     store = MemStore()
     app, chip, uart, t = make(store)
     advance(app, chip, t, 3000)
-    app.save_state()
+    app.device.save()
     saved = store.states[-1]
     app2, chip2, uart2, t2 = make(store)
     assert app2.monitor.restored and app2.monitor.get_state()["ce_mah"] == saved["ce_mah"]
@@ -169,7 +185,7 @@ def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():
     advance(app, chip, t, 3000)
     assert app.monitor.ce_mah < 0                   # counting goes on
     try:
-        app.save_state()
+        app.device.save()
     except OSError:
         pass
     else:
@@ -178,25 +194,12 @@ def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():
 
 def test_a_damaged_secret_file_gives_a_setup_code_not_a_crash():
     import hashlib
-
-    class SecretStore(MemStore):
-        def path(self, n):
-            return SECRET_PATH
-
+    store = MemStore()
+    store.json["secret.txt"] = b"not hex at all"
     lines = []
-    f = open(SECRET_PATH, "w")
-    f.write("not hex at all")
-    f.close()
-    app = App(FakeI2C(FakeINA226()), FakeUART(), store=SecretStore(), sha256=hashlib.sha256,
+    app = App(FakeI2C(FakeINA226()), FakeUART(), store=store, sha256=hashlib.sha256,
               urandom=lambda n: bytes(range(n)), log=lines.append)
     app.start(0)
     assert not app.auth.has_secret()
     assert any("secret.txt" in x for x in lines) and any("setup code" in x for x in lines)
     assert not any("not hex at all" in x for x in lines)
-    import os
-    os.remove(SECRET_PATH)
-
-
-import sys  # noqa: E402
-# one file per runtime: pytest -n 2 may run this module under CPython and MicroPython at the same time
-SECRET_PATH = "/tmp/smart-shunt-test-secret-%s.txt" % sys.implementation.name

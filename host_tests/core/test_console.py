@@ -65,9 +65,9 @@ SPEC_RANGES = (
 SPEC_WORDS = (
     ("start_synchronized", ("on", "off")), ("current_invert", ("on", "off")),
     ("ina226_timing", ("standard", "pulsed")), ("nominal_voltage", ("auto", "12", "24", "36", "48")),
-    ("sync_mode", ("victron", "strict")), ("peukert_mode", ("victron", "above_c20")),
+    ("sync_mode", ("victron", "strict", "accepted")), ("peukert_mode", ("victron", "above_c20")),
     ("relay_mode", ("default", "charge", "remote")), ("relay_invert", ("on", "off")),
-    ("instant_readout", ("on", "off")),
+    ("instant_readout", ("on", "off")), ("battery_type", ("lead_acid", "lfp")),
     ("aux_input", ("starter", "midpoint", "temperature", "none")), ("relay_aux_alarms", ("on", "off")),
 )
 # Issue 18: temperature alarm thresholds, "off" or whole degrees Celsius.
@@ -238,7 +238,7 @@ def test_status_lists_the_bm_12_1_fields_with_units():
     dev.monitor.alarm_bits = 1
     dev.monitor.warnings = 0b100000
     dev.monitor.warning_list = lambda: [("W06", "not synchronised")]
-    dev.current_offset_nv = 2500
+    dev.offset_nv = 2500
     lines = c.handle_line("status")[:-1].split("\n")
     for want in ("V=12.853 V", "I=-1.234 A", "P=-16 W", "SOC=99.50 %", "CE=-1000 mAh", "TTG=120 min",
                  "synchronized=1", "restored=0", "AR=1 (low voltage)", "relay=open (energised=0)",
@@ -270,7 +270,8 @@ def test_sync_status_prints_every_field_with_units():
     assert set(keys) == set(dev.monitor.sync_status().keys())
     assert "timer_required_s=180 s" in lines          # charged_detection_time 3 min (BM §1 default)
     assert "charged_voltage_mv=13200 mV" in lines     # charged_voltage 13.2 V
-    assert "mode=victron" in lines
+    assert "mode=accepted" in lines                  # the default of a device without stored settings
+    assert any(ln.startswith("mode_note=") and "BMS cut" in ln for ln in lines)
 
 
 def test_warnings_lists_codes_and_texts():
@@ -336,15 +337,15 @@ def test_set_soc_rejects_out_of_range_and_non_numbers():
 def test_zero_current_reports_the_offset_in_uv_and_ma():
     c, dev = _console(authed=True)
     # One INA226 shunt LSB is 2.5 uV (PL §1); on the default 500 A / 50 mV shunt that is 25 mA.
-    dev.zero_result = 2500
+    dev.zero.result = 2500
     assert final(c.handle_line("zero_current")) == "OK zero_current offset=2.500 uV (25.000 mA)"
-    dev.zero_result = -1250
+    dev.zero.result = -1250
     assert final(c.handle_line("zero_current")) == "OK zero_current offset=-1.250 uV (-12.500 mA)"
 
 
 def test_zero_current_rejection_is_reported():
     c, dev = _console(authed=True)
-    dev.zero_result = ValueError("the current changed during the measurement")
+    dev.zero.result = ValueError("the current changed during the measurement")
     r = c.handle_line("zero_current")
     assert code(r) == "STATE" and "changed" in r
 
@@ -386,10 +387,11 @@ def test_restore_defaults_keeps_installation_settings():
 def test_restart_saves_first():
     c, dev = _console(authed=True)
     assert final(c.handle_line("restart")) == "OK restarting"
-    assert dev.calls == ["save", "restart"]
+    assert dev.calls == ["save"] and dev.restart_requested
+    dev.restart_requested = False
     dev.fail_save = True
     r = c.handle_line("restart")
-    assert code(r) == "STORAGE" and dev.calls == ["save", "restart"]
+    assert code(r) == "STORAGE" and dev.calls == ["save"] and not dev.restart_requested
 
 
 def test_save_and_failed_save():

@@ -119,8 +119,7 @@ def test_a_user_change_replaces_the_damaged_file_but_w10_waits_for_acknowledge()
         _write_json(fs, "settings.json", d)
         app = _boot(fs)
         assert app.settings["capacity"] == 200 and app.settings["shunt_rating_a"] == 100
-        app.settings.set("capacity", "280")
-        app.persist_settings()               # what the console's and HEX's settings writes do
+        app.device.set_setting("capacity", "280")     # what the console's and HEX's settings writes do
         _run_s(app, 70)
         assert app.monitor.warnings & W10
         back = Settings()
@@ -175,7 +174,7 @@ def test_wrong_types_at_boot_are_reported_and_not_used():
         app = _boot(fs)
         v = app.settings.values
         assert v["current_invert"] == 0 and v["capacity"] == 200 and v["shunt_rating_mv"] == 75
-        assert app.offset_nv == 0 and app.offset_op_s == 0
+        assert app.device.offset_nv == 0 and app.device.offset_op_s == 0
         for field in ("current_invert", "capacity", "instant_readout_key"):
             assert _has(app.diagnostics, "settings.json", field), field
         assert _has(app.diagnostics, "calibration.json", "offset_nV")
@@ -287,9 +286,9 @@ def test_the_app_keeps_saving_and_warns_with_a_broken_slot():
         app = _boot(fs, lines)
         assert _has(app.diagnostics, "state_b.bin")
         _run_s(app, 5)
-        app.save_state()
+        app.device.save()
         _run_s(app, 3)
-        app.save_state()
+        app.device.save()
         assert app.monitor.warnings & W10
         state = app.monitor.get_state()
         app2 = _boot(fs)
@@ -303,6 +302,6 @@ def test_a_failed_secret_write_leaves_no_tmp_file():
     def t(fs):
         os.mkdir(fs.path("secret.txt"))       # the rename cannot replace it
         app = _boot(fs)
-        raises(OSError, app.store_secret, "ab" * 32)
+        raises(OSError, app.device.store_secret, "ab" * 32)
         assert "secret.txt.tmp" not in fs.names()
     _with_fs(t)

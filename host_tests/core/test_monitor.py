@@ -117,7 +117,7 @@ def test_soc_clamps_at_zero_but_ce_keeps_counting():
 
 def test_sync_after_detection_time_from_start_up():
     # §4.2: condition held from sample 1 -> sync on sample 1 800 (1 801 counted from start-up)
-    m = make(start_synchronized="off")
+    m = make(start_synchronized="off", sync_mode="victron")
     assert not m.synchronized
     run(m, 1799, 0, v_mv=13300)
     assert not m.synchronized and m.sync_timer_ms == 179900
@@ -126,7 +126,7 @@ def test_sync_after_detection_time_from_start_up():
 
 
 def test_sync_timer_restarts_when_voltage_drops():
-    m = make(start_synchronized="off")
+    m = make(start_synchronized="off", sync_mode="victron")
     run(m, 1798, 0, v_mv=13300)
     run(m, 1, 0, v_mv=13100)    # a break at sample 1 799
     assert m.sync_timer_ms == 0
@@ -138,7 +138,7 @@ def test_sync_timer_restarts_when_voltage_drops():
 
 
 def test_victron_mode_counts_discharge_current_strict_does_not():
-    m = make(start_synchronized="off")
+    m = make(start_synchronized="off", sync_mode="victron")
     run(m, 10, -500, v_mv=13250)
     assert m.sync_timer_ms == 1000
     m = make(start_synchronized="off", sync_mode="strict")
@@ -266,7 +266,7 @@ def test_power_rounds_half_away_from_zero():
 
 
 def test_outage_integrates_five_seconds_and_resets_the_sync_timer():
-    m = make(peukert_exponent="1.00", start_synchronized="off")
+    m = make(peukert_exponent="1.00", start_synchronized="off", sync_mode="victron")
     run(m, 100, 0, v_mv=13300)
     assert m.sync_timer_ms == 10000
     before = ce(m)
@@ -296,7 +296,7 @@ def test_remote_relay_command_is_reported_at_once():
 
 def test_zero_current_at_the_charged_voltage_syncs_in_victron_mode_only():
     # §4.1: I_int < I_tail holds for zero current in victron mode; strict needs charge accepted
-    m = make(start_synchronized="off")
+    m = make(start_synchronized="off", sync_mode="victron")
     run(m, 1800, 0, v_mv=13300)
     assert m.synchronized and m.last_sync_kind == 1
     m = make(start_synchronized="off", sync_mode="strict")

@@ -182,7 +182,11 @@ def test_cut_and_restarted_run_loses_at_most_one_save_interval():
         assert store.load_state()[0] is None
         saver = Saver()
         saver.start(mon.op_time_s, None)
-        ce_hist = []                  # CE (cu) after each second of the uncut run
+        # CE after each second of the uncut run, as (mAh, remainder) pairs of small ints: CE in cu is a long
+        # integer on a 32-bit build, and 7 200 of them do not fit the MicroPython runner's heap
+        from array import array
+        ce_mah = array("i")
+        ce_rem = array("i")
         worst_x1000 = 0
         restarted = []
         for t in range(len(prof)):
@@ -193,7 +197,8 @@ def test_cut_and_restarted_run_loses_at_most_one_save_interval():
                 ok, d = store.save_state(st)
                 assert ok, d
                 saver.saved(mon.op_time_s, st, reason)
-            ce_hist.append(_ce_cu(st))
+            ce_mah.append(st["ce_mah"])
+            ce_rem.append(st["ce_rem"])
             if t not in cuts:
                 continue
             # power cut after this second: what a restart finds on flash
@@ -202,7 +207,7 @@ def test_cut_and_restarted_run_loses_at_most_one_save_interval():
             i_max = 0
             for k in range(max(0, t - 60), t + 1):
                 i_max = max(i_max, abs(prof[k]))
-            last60 = abs(ce_hist[t] - ce_hist[t - 60])
+            last60 = abs((ce_mah[t] - ce_mah[t - 60]) * _CU + ce_rem[t] - ce_rem[t - 60])
             bound = max(_CAP_AH * _CU + i_max * 1000 * 100, last60)   # 1 mA for 1 s = 100 000 cu
             lost_ce = abs(_ce_cu(st) - _ce_cu(flash))
             lost_qp = abs(_qp_pu(st) - _qp_pu(flash))

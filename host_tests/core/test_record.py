@@ -4,10 +4,10 @@ from binascii import crc32
 
 from check import raises
 from shunt.record import Codec, MAGIC, code_range
-from state_fields import FIELDS, V1_FIELDS, V2_ADDED, sample_state
-from shunt.monitor import state_codec
+from shunt.monitor import STATE_MIGRATIONS
+from state_fields import FIELDS, V1_FIELDS, V2_FIELDS, V3_ADDED, sample_state
 
-CODEC = state_codec()
+CODEC = Codec(FIELDS)
 
 
 def _payload_size():
@@ -16,22 +16,46 @@ def _payload_size():
 
 
 def test_monitor_fields_are_format_version_2():
-    # Version 2 is version 1 plus the aux history (issue 18); a change of the monitor's field list needs a new
+    # Version 3 is version 2 plus the aux history (issue 18); a change of the monitor's field list needs a new
     # version and a migration.
-    assert tuple(FIELDS) == V1_FIELDS + V2_ADDED
-    assert CODEC.version == 2
+    assert tuple(FIELDS) == V2_FIELDS + V3_ADDED
+    assert CODEC.version == 3
 
 
-def test_a_version_1_record_is_migrated_with_the_aux_history_at_zero():
+def _without_aux(rec):
+    for name, _ in V3_ADDED:
+        assert rec[name] == 0, name               # an older record starts the aux history at 0
+        del rec[name]
+    return rec
+
+
+def test_a_version_1_record_is_migrated_with_every_value():
     v1 = Codec(V1_FIELDS, version=1)
+    st = {}
+    for name, code in V1_FIELDS:
+        st[name] = code_range(code)[1] - 3        # each at the top of its v1 range
+    st["ce_mah"] = -0x80000000
+    rec, why = Codec(FIELDS, migrations=STATE_MIGRATIONS).decode(v1.encode(st, 77))
+    assert why == "" and rec[0] == 77
+    assert _without_aux(rec[1]) == st
+    assert CODEC.decode(v1.encode(st, 77))[0] is None      # without the migration table it is refused
+
+
+def test_a_version_2_record_is_migrated_with_the_aux_history_at_zero():
+    v2 = Codec(V2_FIELDS, version=2)
     st = sample_state(3)
-    old = dict((name, st[name]) for name, _ in V1_FIELDS)
-    rec, why = CODEC.decode(v1.encode(old, 5))
+    old = dict((name, st[name]) for name, _ in V2_FIELDS)
+    rec, why = Codec(FIELDS, migrations=STATE_MIGRATIONS).decode(v2.encode(old, 5))
     assert why == "" and rec[0] == 5
-    for name, _ in V2_ADDED:
-        assert rec[1][name] == 0
-        del rec[1][name]
-    assert rec[1] == old
+    assert _without_aux(rec[1]) == old
+
+
+def test_lifetime_fields_hold_values_past_32_bits():
+    st = sample_state(2)
+    st["h6_mah"] = 0xFFFFFFFF * 1000 + 7
+    st["tp_mah"] = (1 << 63) + 5
+    rec, why = CODEC.decode(CODEC.encode(st, 3))
+    assert why == "" and rec[1] == st
 
 
 def test_crc_is_ieee_crc32():
@@ -43,7 +67,7 @@ def test_header_layout_is_magic_version_length_seq_little_endian():
     rec = CODEC.encode(sample_state(), 0x01020304)
     n = _payload_size()
     assert rec[0:4] == b"SSST"
-    assert rec[4:6] == b"\x02\x00"   # format version 2
+    assert rec[4:6] == b"\x03\x00"   # format version 3
     assert rec[6:8] == bytes([n & 0xFF, n >> 8])
     assert rec[8:12] == b"\x04\x03\x02\x01"
     assert len(rec) == 12 + n + 4
@@ -140,21 +164,21 @@ def _with_version(rec, version):
 
 def test_other_format_versions_are_rejected_with_a_reason():
     rec = CODEC.encode(sample_state(), 9)
-    for v in (0, 3, 0xFFFF):
+    for v in (0, 1, 2, 4, 0xFFFF):
         r, why = CODEC.decode(_with_version(rec, v))
         assert r is None
         assert "version %d" % v in why
 
 
 def test_an_older_version_in_the_migration_table_is_migrated():
-    # A future firmware: version 3 adds a field; version 2 records are migrated, not discarded (§14.1).
+    # A future firmware: version 4 adds a field; version 3 records are migrated, not discarded (§14.1).
     v2_fields = FIELDS + (("new_counter", "I"),)
 
     def from_v1(old):
         old["new_counter"] = 0
         return old
 
-    v2 = Codec(v2_fields, version=3, migrations={2: (FIELDS, from_v1)})
+    v2 = Codec(v2_fields, version=4, migrations={3: (FIELDS, from_v1)})
     st = sample_state(4)
     rec, why = v2.decode(CODEC.encode(st, 11))
     assert why == ""

@@ -144,3 +144,23 @@ def test_listeners_hear_changes_only():
     s.set_stored("charged_voltage", 140, user=False)
     assert heard == [("capacity", True), ("charged_voltage", False)]
     assert parse("capacity", " 42 ") == 42
+
+
+def test_sync_mode_accepted_is_the_default_of_a_fresh_device_and_a_stored_mode_is_kept():
+    # Issue 17: a device without stored settings starts in `accepted`; a settings file keeps its mode.
+    s = Settings()
+    assert s.format("sync_mode") == "accepted" and s.format("battery_type") == "lead_acid"
+    for mode in ("victron", "strict"):
+        old = Settings()
+        old.set("sync_mode", mode)
+        d = old.to_dict()
+        assert d["values"]["sync_mode"] == ("victron", "strict").index(mode)
+        fresh = Settings()
+        fresh.load_dict(d)
+        assert fresh.format("sync_mode") == mode
+    # restore_defaults goes to the default of a fresh device
+    s.set("sync_mode", "victron")
+    assert s.restore_defaults() and s.format("sync_mode") == "accepted"
+    assert s.set("battery_type", "LFP") and s.values["battery_type"] == 1
+    raises(ValueError, s.set, "battery_type", "agm")
+    raises(ValueError, s.set, "sync_mode", "3")

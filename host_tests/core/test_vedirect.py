@@ -210,6 +210,8 @@ class _Mon:
     soc_permille = 548
     ttg_min = -1
     alarm_bits = 0
+    h6_giga = 0
+    h6_mah = 2994109
 
     def __init__(self):
         # FW 4.14 block B values from the vectors README (cut-off trace; H18 not seen, 0 here)
@@ -356,8 +358,39 @@ def test_schedule_holds_text_for_1000_ms_after_a_valid_hex_frame():
     assert not s.due()
     s.elapse(1)
     assert s.due()
+    # after the hold the next cycle is a whole period later, whatever the phase was (issue 15: a pair every
+    # period, not two pairs a few ms apart)
+    s.sent()
+    s.elapse(999)
+    assert not s.due()
+    s.elapse(1)
+    assert s.due()
     z = TextSchedule(hold_ms=0)
     z.sent()
     z.hex_frames(1)
     z.elapse(1000)
     assert z.due()
+
+
+def test_h6_past_a_billion_mah_is_printed_exactly_without_allocating():
+    # H6 is a lifetime counter: past 10^9 mAh hist[6] is a long integer on the ESP32 (small ints end at 2^30),
+    # so the text prints it from the monitor's two limbs (issue 13). Golden text: the spec's "H6 = −mAh".
+    from shunt.monitor import Monitor
+    from shunt.settings import Settings
+    m = Monitor(Settings())
+    for h6, want in ((2 ** 32 - 1, b"-4294967295"), (10 ** 9, b"-1000000000"), (10 ** 9 - 1, b"-999999999"),
+                     (7 * 10 ** 9 + 42, b"-7000000042"), (2 ** 64 - 1, b"-1073741823999999999")):
+        d = m.get_state()
+        d["h6_mah"] = h6
+        m.set_state(d)
+        assert m.hist[6] == -int(want[1:])
+        b = TextBuilder()
+        n = b.build_cycle_from(m)
+        if _IS_MP:
+            import micropython
+            micropython.heap_lock()
+            try:
+                n = b.build_cycle_from(m)
+            finally:
+                micropython.heap_unlock()
+        assert b"\r\nH6\t" + want + b"\r\n" in bytes(b.buf[:n]), (h6, bytes(b.buf[:n]))

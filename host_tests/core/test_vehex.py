@@ -1,7 +1,8 @@
 # VE.Direct HEX (vedirect.md §4) against the spec's replies and the real frames in ../vectors/hex_pairs.txt.
 # Dual runtime: CPython pytest and the MicroPython unix port (host_tests/mp_runner.py).
 from shunt.settings import Settings
-from proto.vehex import HexHandler, CoreDevice, encode_frame
+from proto.vehex import HexHandler, encode_frame
+from proto.device import Device
 
 _VEC = __file__.rsplit("/", 1)[0] + "/../vectors/"
 SERIAL = b"S0E778D4XZ7"
@@ -59,12 +60,35 @@ class _Mon:
         self.relay_active = on
 
 
+class _Storage:
+    """The Device's storage port, recording what was saved."""
+
+    def __init__(self, saved):
+        self.saved = saved
+
+    def save_settings(self):
+        self.saved.append("settings")
+
+    def save_state(self):
+        self.saved.append("state")
+
+
+class _Zero:
+    running = False
+
+    def __init__(self, started):
+        self.started = started
+
+    def start(self):
+        self.started.append(1)
+
+
 def _setup():
     s = Settings()
     m = _Mon(s)
     saved = []
     zero = []
-    dev = CoreDevice(m, s, persist=saved.append, zero_current_start=lambda: zero.append(1))
+    dev = Device(m, s, _Storage(saved), zero=_Zero(zero))
     h = HexHandler(m, s, dev, SERIAL)
     return h, m, s, saved, zero
 

@@ -43,6 +43,7 @@ class BatteryParams:
     self_discharge_pct_month: float = 3.0
     temperature_c: float = 25.0
     initial_soc: float = 100.0            # percent
+    model: str = "fast"                   # fast: this module; pybamm: tools/sim/pybamm_battery.py (LiFePO4 only)
 
 
 class Battery:

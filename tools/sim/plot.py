@@ -9,12 +9,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt   # noqa: E402
 import numpy as np                # noqa: E402
 
+from . import quality                                  # noqa: E402
 from .runner import FW_COLUMNS, RunResult, reply_int   # noqa: E402
 
 WARNING_NAMES = {1: "current offset likely", 2: "nominal mismatch", 3: "SOC implausible vs rest V",
                  4: "current inverted?", 5: "no sync for 30 days", 6: "not synchronised", 7: "state restored",
                  8: "current over range", 9: "voltage over range", 10: "storage", 11: "early sync",
-                 12: "measurement outage", 13: "sensor fault", 16: "aux not available", 17: "LFP charged below 0 C"}
+                 12: "measurement outage", 13: "sensor fault",
+                 14: "charged V cannot tell full from loaded", 15: "lead-acid constants on lithium",
+                 16: "aux not available", 17: "LFP charged below 0 C"}
 
 
 def _arr(values, scale=1.0) -> np.ndarray:
@@ -113,6 +116,17 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
             continue
         ax.scatter([t / 3600.0 for t in ts], [102.5] * len(ts), marker="v", s=22, color=color, zorder=3,
                    label="%s sync (%d)" % (kind, len(ts)))
+    # Judged against the true SOC (tools/sim/quality.py): false syncs in red, truly full and its delay to the sync.
+    q = quality.analyse(res)
+    if q.false_syncs:
+        ax.scatter([t / 3600.0 for t, _ in q.false_syncs], [s for _, s in q.false_syncs], marker="x", s=28,
+                   color="tab:red", zorder=4, label="false sync (true SOC < %.0f %%): %d, lowest %.1f %%"
+                   % (quality.FALSE_SOC_PCT, len(q.false_syncs), q.lowest_false()))
+    for n, (tf, ts, d) in enumerate(q.fulls):
+        ax.scatter([tf / 3600.0], [quality.FULL_SOC_PCT], marker="o", s=30, facecolors="none",
+                   edgecolors="black", zorder=4, label="truly full (%.1f %%)" % quality.FULL_SOC_PCT if n == 0 else None)
+        ax.annotate("no sync" if d is None else "%+.0f min" % d, (tf / 3600.0, 96.0), fontsize=8,
+                    ha="center", va="top", color="tab:red" if d is None or d > 15 or d < 0 else "black")
     prev = None
     for t, kind in res.syncs:
         if prev is None or t - prev > 600:
@@ -154,7 +168,7 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     if aux:
         _aux_panel(axs[3], res, hours)
     ax = axs[-1]
-    codes = sorted({b + 1 for w in warn for b in range(17) if w >> b & 1})
+    codes = sorted({b + 1 for w in warn for b in range(max(WARNING_NAMES)) if w >> b & 1})
     for row, code in enumerate(codes):
         on = np.array([(w >> (code - 1)) & 1 for w in warn], dtype=bool)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(int), [0]))))

@@ -5,6 +5,7 @@ import csv
 import textwrap
 from pathlib import Path
 
+from . import quality
 from .plot import WARNING_NAMES
 from .runner import FW_COLUMNS, RunResult
 
@@ -37,7 +38,7 @@ def warning_spans(res: RunResult) -> dict[int, list[tuple[int, int]]]:
     last = 0
     for n, r in enumerate(res.fw):
         w = 0 if r is None else r[_J["warnings"]]
-        for b in range(17):
+        for b in range(max(WARNING_NAMES)):
             code = b + 1
             on = (w >> b) & 1
             if on and code not in open_at:
@@ -136,6 +137,9 @@ def summary(res: RunResult, outputs: dict[str, str]) -> str:
                    "max V with current ok %s, near miss %s" % (
                        ss.get("voltage_ok", "?"), ss.get("voltage_mv", "?"), ss.get("charged_voltage_mv", "?"),
                        ss.get("current_ok", "?"), ss.get("max_v_current_ok_mv", "?"), ss.get("near_miss_term", "?")))
+    out.append("Sync mode: %s (%s)" % (res.final_sync_status.get("mode", "?"),
+                                       res.final_sync_status.get("mode_note", "")))
+    out += quality.summary_lines(quality.analyse(res), lambda t: clock(t, t0))
     spans = warning_spans(res)
     if spans:
         parts = []

@@ -25,13 +25,13 @@ from .battery import Battery
 from .charger import Charger
 from .loads import Load
 from .scenario import Scenario
+from fw_log import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-TICK_S = 0.005          # live mode: the firmware's clock advances every 5 ms of wall time (board port task: 20 ms)
+TICK_S = 0.02           # live mode: the firmware's clock advances every 20 ms of wall time (the board's port task),
+TICK_MIN_S = 0.005      # or every period/20 at higher speeds, at least 5 ms apart
 FW_SIM = "tools/fw_sim.py"
-FW_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-              "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s",
-              "aux_value", "aux_dev")
+FW_COLUMNS = LOG_COLUMNS      # the firmware's per-second log (tools/fw_log.py owns the columns)
 SYNC_KINDS = {1: "auto", 2: "manual"}
 
 
@@ -76,15 +76,18 @@ class FileSink(Sink):
 
 class LineSink(Sink):
     """A live line (pty, serial port): the simulation hands over whole units (a text cycle, the pending HEX
-    replies) and never waits; a writer thread completes every unit, however many partial writes the port takes,
-    so a reader never sees a cut block. A port nobody reads fills up: then the oldest units not yet started are
-    dropped whole (at most `queue_max` bytes wait), as bytes sent to an unplugged UART are lost.
-    Subclasses implement `_write_some(data) -> int` (may block, returns the bytes taken)."""
+    replies) and never waits; every unit is completed, however many partial writes the port takes, so a reader
+    never sees a cut block. A unit goes out at once when the port takes it (`_try_write`, non-blocking); the rest,
+    and whatever comes while a unit is still going out, is finished by a writer thread. A port nobody reads fills
+    up: then the oldest units not yet started are dropped whole (at most `queue_max` bytes wait), as bytes sent
+    to an unplugged UART are lost. Subclasses implement `_write_some(data) -> int` (may wait a little, returns
+    the bytes taken) and may implement `_try_write(data) -> int` (never waits)."""
 
     def __init__(self, queue_max: int = 16384):
         import collections
         self._q: collections.deque = collections.deque()
         self._queued = 0
+        self._cur = None                  # the unit being written (started: never dropped)
         self.queue_max = queue_max
         self.dropped_bytes = 0
         self._cv = threading.Condition()
@@ -94,6 +97,13 @@ class LineSink(Sink):
 
     def write(self, data: bytes) -> None:
         with self._cv:
+            if self._cur is None and not self._q:
+                n = self._try_write(data)
+                if n >= len(data):
+                    return
+                self._cur = memoryview(bytes(data))[n:]
+                self._cv.notify()
+                return
             self._q.append(bytes(data))
             self._queued += len(data)
             while self._queued > self.queue_max and len(self._q) > 1:
@@ -105,13 +115,15 @@ class LineSink(Sink):
     def _writer(self) -> None:
         while True:
             with self._cv:
-                while not self._q and not self._closing:
+                while self._cur is None and not self._q and not self._closing:
                     self._cv.wait()
-                if not self._q:
-                    return
-                data = self._q.popleft()
-                self._queued -= len(data)
-            mv = memoryview(data)
+                if self._cur is None:
+                    if not self._q:
+                        return
+                    data = self._q.popleft()
+                    self._queued -= len(data)
+                    self._cur = memoryview(data)
+                mv = self._cur
             while mv:
                 try:
                     n = self._write_some(mv)
@@ -123,6 +135,11 @@ class LineSink(Sink):
                 mv = mv[n:]
                 if self._closing and n == 0:
                     return
+            with self._cv:
+                self._cur = None
+
+    def _try_write(self, data) -> int:
+        return 0
 
     def _write_some(self, data) -> int:
         return len(data)
@@ -322,11 +339,21 @@ class Runner:
         self.sink = sink or Sink()
         self.progress = progress
         self.speed = speed                # > 0: a live device at speed x real time (pty/serial): the firmware
-        #                                   runs on the wall clock (W lines every TICK_S), text every 1000/speed ms
+        #                                   runs on the wall clock (W lines every 5-20 ms), text every 1000/speed ms
         self.hex_source = hex_source      # bytes from a GX for the firmware's VE.Direct RX
+        self.trace = None                 # a solved trace replaces the physics (battery.model = "pybamm")
+        self.log = None                   # where a note about a long solve goes (simulate.py: stderr)
+        if sc.battery.model == "fast":
+            self._init_world(sc)
+
+    def _init_world(self, sc: Scenario) -> None:
         t0 = sc.start_tod_s
         k = sc.battery.nominal_voltage / 12.0
-        self.battery = Battery(sc.battery)
+        if sc.battery.model == "pybamm":
+            from .pybamm_battery import PybammBattery
+            self.battery = PybammBattery(sc.battery)
+        else:
+            self.battery = Battery(sc.battery)
         self.aux_world = None
         if sc.aux is not None:
             # issue 18: the aux input's physical side; a mid-point needs the bank as two series halves
@@ -339,9 +366,23 @@ class Runner:
         self._guess = 0.0
         self.system_off = False
 
+    def _use_trace(self, n_total: int) -> None:
+        from . import traces
+        try:
+            self.trace = traces.load_or_solve(self.sc, n_total + 1, self.progress, self.log)
+        except Exception as e:
+            if isinstance(e, SimError):
+                raise
+            raise SimError("PyBaMM battery: %s" % e) from None
+        self.battery = self.trace
+        self.chargers, self.loads = [], []
+        self.system_off = False
+
     # -- physics ------------------------------------------------------------------------------------------------
     def step(self, t: float, dt: float) -> tuple[float, float, float]:
         """One step of the physical world: (terminal V, battery current, shunt current)."""
+        if self.trace is not None:
+            return self.trace.at(int(t))
         b = self.battery
         if hasattr(b, "fade"):
             b.fade(t)
@@ -384,6 +425,9 @@ class Runner:
         res = RunResult(sc, self.runtime)
         start = time.monotonic()
         n_total = int(round(sc.duration_s))
+        if sc.battery.model == "pybamm" and self.trace is None:
+            self._use_trace(n_total)
+            start = time.monotonic()
         events = list(sc.events)
         with tempfile.TemporaryDirectory(prefix="shunt-sim-") as tmp:
             state = os.path.join(tmp, "state")
@@ -425,10 +469,12 @@ class Runner:
                         elif ev.kind == "power_cut":
                             cut = ev
                             break
-                        elif ev.kind == "charger":
+                        elif ev.kind == "charger" and self.trace is None:
                             next(c for c in self.chargers if c.p.name == ev.target).p.enabled = ev.enabled
-                        elif ev.kind == "load":
+                        elif ev.kind == "load" and self.trace is None:
                             next(x for x in self.loads if x.p.name == ev.target).p.enabled = ev.enabled
+                        elif ev.kind in ("charger", "load"):
+                            pass                  # already in the solved trace
                         else:
                             noise = (ev.noise_uv, ev.offset_uv)
                             fw.line("N %d %d" % (round(noise[0]), round(noise[1])))
@@ -509,7 +555,8 @@ class Runner:
                 fw.send_now("W %d" % end_ms)
                 return
             fw.send_now("W %d" % now_ms)
-            time.sleep(min(TICK_S, (end_ms - now_ms) / 1000.0 / self.speed))
+            tick = max(TICK_MIN_S, min(TICK_S, 0.05 / self.speed))
+            time.sleep(min(tick, (end_ms - now_ms) / 1000.0 / self.speed))
 
     @staticmethod
     def _advance(fw: Firmware, t_rel: int, res: RunResult) -> None:

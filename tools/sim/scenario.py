@@ -100,7 +100,7 @@ _TOP = {"name": (str, None), "description": (str, None), "demonstrates": (str, N
 _BATTERY = {"chemistry": (str, "lead_acid"), "nominal_voltage": (int, 12), "capacity_ah": (float, 200.0),
             "peukert": (float, 1.25), "charge_efficiency": (float, 0.97),
             "internal_resistance_mohm": (float, None), "self_discharge_pct_month": (float, 3.0),
-            "temperature_c": (float, 25.0), "initial_soc": (float, 100.0)}
+            "temperature_c": (float, 25.0), "initial_soc": (float, 100.0), "model": (str, "fast")}
 _SENSOR = {"noise_uv_rms": (float, 2.5), "offset_uv": (float, 0.0)}
 _CHARGER = {"name": (str, None), "type": (str, None), "max_current_a": (float, 40.0), "absorption_v": (float, 14.4),
             "float_v": (float, 13.6), "tail_current_a": (float, 4.0), "max_absorption_h": (float, 4.0),
@@ -172,6 +172,11 @@ def from_dict(d: dict, where: str = "scenario") -> Scenario:
                                                                           b["charge_efficiency"]))
     if not 0.0 <= b["initial_soc"] <= 100.0:
         raise ScenarioError("%s = %r: must be 0 .. 100 (%%)" % (where_of("battery.initial_soc"), b["initial_soc"]))
+    if b["model"] not in ("fast", "pybamm"):
+        raise ScenarioError("%s = %r: must be fast or pybamm" % (where_of("battery.model"), b["model"]))
+    if b["model"] == "pybamm" and b["chemistry"] != "lifepo4":
+        raise ScenarioError("%s = \"pybamm\": the PyBaMM battery is a LiFePO4 cell (Prada2013); set chemistry = "
+                            "\"lifepo4\"" % where_of("battery.model"))
     battery = BatteryParams(**b)
 
     s = _table(top["sensor"], _SENSOR, where_of("sensor"))
