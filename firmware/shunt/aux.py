@@ -25,20 +25,12 @@ _W17_SET_S = const(10)          # W17: charging below 0 °C for more than 10 s, 
 _W17_CLEAR_S = const(60)        # ... and cleared after 60 s without it
 _W16 = const(16)
 _W17 = const(17)
+_LFP = const(1)                 # battery_type: lead_acid 0, lfp 1 (shunt.settings)
 
 
 def is_lfp(settings):
-    """True for a lithium iron phosphate bank. Keyed on `battery_type` (issue 17's setting, word `lfp`) when the
-    settings have it; without it no bank counts as LFP, so W17 stays off."""
-    v = settings.values.get("battery_type")
-    if v is None:
-        return False
-    from shunt.settings import row
-    try:
-        choices = row("battery_type")[7]
-    except ValueError:          # a value without the row: issue 17's order (lead_acid, lfp)
-        return v == 1
-    return choices is not None and 0 <= v < len(choices) and choices[v] == "lfp"
+    """True for a lithium iron phosphate bank: `battery_type lfp` (issue 17's setting)."""
+    return settings.values["battery_type"] == _LFP
 
 
 def midpoint_deviation_pm(v_mv, mid_mv):

@@ -115,7 +115,7 @@ def test_changing_the_mode_starts_afresh():
 def test_w17_lfp_charging_below_zero():
     s = Settings()
     s.set("aux_input", "temperature")
-    s.values["battery_type"] = 1        # issue 17's setting (lead_acid, lfp) once it exists
+    s.set("battery_type", "lfp")
     m = Monitor(s)
     m.i_int_ma = 5000
     _seconds(m, -200, 10)
