@@ -39,6 +39,8 @@ def _jmfife():
 
 
 class _Mon:
+    h6_giga = h6_mah = 0      # H6 below 10^9 mAh: written from hist[6]
+
     def __init__(self):
         self.hist = [0] * 19
 

@@ -28,6 +28,7 @@ class _Mon:
     v_mv, i_ma, synchronized, ce_mah, soc_cpct, soc_permille, ttg_min, alarm_bits = 13100, -2500, 1, -500, 9750, \
         975, 300, 0
     relay_active = 0
+    h6_giga = h6_mah = 0      # H6 below 10^9 mAh: written from hist[6]
     i_int_ma = -2500
     warn = Warnings(Settings())
 

@@ -288,10 +288,6 @@ async def dispatch(c: Client, a: argparse.Namespace) -> int:
         else:
             print(table([("NAME", "VALUE", "RANGE", "DEFAULT")] +
                         [(r["name"], r["value"], r["range"], r["default"]) for r in rows]))
-    elif a.cmd == "help":
-        # `help <setting>`: what a setting does (the console's own text, proto/setting_help.py)
-        lines, fin = await c.cmd("help " + a.name if a.name else "help")
-        print(json.dumps({"name": a.name, "lines": lines}) if j else "\n".join(lines))
     elif a.cmd == "get":
         _, fin = await c.cmd("get " + a.name)
         name, _, value = fin.partition("=")
@@ -399,8 +395,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("warnings", help="active warnings")
     sub.add_parser("history", help="H1..H18")
     sub.add_parser("list", help="every setting with value, range and default")
-    s = sub.add_parser("help", help="what a setting does (e.g. help aux_input), or the console's commands")
-    s.add_argument("name", nargs="?", default="", help="a setting's name")
     s = sub.add_parser("get", help="read one setting")
     s.add_argument("name")
     s = sub.add_parser("set", help="change one setting")

@@ -503,8 +503,9 @@ class Runner:
                     v, i, ish = self.step(float(t), 1.0)
                     self._record(res, t, v, i, ish)
                     aux_x = None
-                    if self.aux_world is not None:
-                        x = self.aux_world.value(float(t))
+                    aux_world = getattr(self, "aux_world", None)     # a trace replay (sim.traces) has none
+                    if aux_world is not None:
+                        x = aux_world.value(float(t))
                         res.true_aux[-1] = x
                         if last_aux is None or x != last_aux[1] or last_aux[0] is not fw:
                             aux_x = x
