@@ -32,3 +32,9 @@ LED_ACTIVE = 1
 # None = not fitted: the mode still works and reports "not available" with W16.
 AUX_INA226_ADDRESS = 0x41
 ONEWIRE_PIN = 4
+
+# Safe mode (docs/first-boot.md): press and hold BOOT (GPIO 0, active low) within SAFE_MODE_WINDOW_MS after
+# pressing EN; the app and the watchdog then do not start. Held during the reset itself, GPIO 0 selects the ROM
+# download mode instead. None = no button. The flag file /safe_mode (tools/deploy.py) does the same.
+SAFE_MODE_PIN = 0
+SAFE_MODE_WINDOW_MS = 1000

@@ -3,8 +3,8 @@
 #
 # Wiring only: the measurement and its warnings are drivers.sensor's, every command is proto.device.Device's,
 # saving is drivers.persist's, the zero-current rule shunt.zero_current's. `App` holds no clock: every step
-# takes `now_ms` (a ticks_ms value) and uses only ticks_diff, so the board's asyncio tasks (run() below) and the
-# host simulator (tools/fw_sim.py) drive exactly the same code.
+# takes `now_ms` (a ticks_ms value) and uses only ticks_diff, so the board's asyncio tasks (firmware/tasks.py) and
+# the host simulator (tools/fw_sim.py) drive exactly the same code.
 from micropython import const
 
 from shunt.settings import Settings, calibration_from
@@ -19,6 +19,8 @@ from drivers.ina226 import INA226, ticks_diff
 from drivers.sensor import Sensor
 from drivers.store import Store, SETTINGS, CALIBRATION
 from drivers.persist import Persistence, SECRET_FILE
+
+KEY_MARK = "key_entropy.json"    # present once the Instant Readout key was drawn with the radio on (entropy)
 from drivers.vedirect_uart import VeDirectPort
 
 _FAULT_CYCLES = const(3)       # VD §3.7: text cycles with the last values after a sensor fault
@@ -30,7 +32,7 @@ class App:
     and HEX talk to `device` (proto.device.Device)."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), aux=None):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), entropy=True, aux=None):
         self.log = log if log is not None else print
         self.settings = Settings()
         if store is None:
@@ -45,8 +47,8 @@ class App:
         self._restore_state()
         self.device = Device(self.monitor, self.settings, self.persist, urandom=urandom, zero=ZeroCurrent(),
                              offset_nv=offset_nv, offset_op_s=offset_op_s, log=self.log)
-        if urandom is not None and len(self.settings.values["instant_readout_key"]) != 16:
-            self._first_key(urandom)
+        if urandom is not None:
+            self._check_key(urandom, entropy)
         self.relay_pin = relay_pin
         self._relay_out = -1
         self.settings.add_listener(self._on_setting)
@@ -67,9 +69,16 @@ class App:
             except ValueError as e:
                 # a damaged secret file: the USB console offers a one-time setup code instead of a crash
                 self.diagnostics.append("%s: %s: ignored" % (SECRET_FILE, e))
+            # issue 14: the failure count and the lockout survive a restart (drivers.persist)
+            self.persist.load_lock(self.auth, self.diagnostics)
+            self.auth.on_change = self._save_lock
         self.on_second = None        # optional hook (the simulator's log)
         self.aux = aux               # drivers.aux_input.AuxReader, or None (no aux hardware: replay, tests)
         self._now_ms = 0
+        self.status_notes = self.device.notes    # board health for `status` (tasks.py, main.py)
+
+    def _save_lock(self):
+        self.persist.save_lock(self.auth)
 
     @property
     def sampler(self):
@@ -134,14 +143,25 @@ class App:
             self.monitor.warn.set(10)
         self.persist.start(values)
 
-    def _first_key(self, urandom):
-        # platform.md §4.3: the key is drawn at first start and stored with the settings. It is kept even if
-        # the save fails (W10 is raised; the key is saved with the next settings write).
+    def _check_key(self, urandom, entropy):
+        """platform.md §4.3: the Instant Readout key is drawn at first start and stored with the settings. It is
+        kept even if the save fails (W10 is raised; the key is saved with the next settings write).
+        ESP-IDF's RNG gives pseudo-random numbers only until the radio is on ("Random Number Generation"): main.py
+        switches Bluetooth on first and says so with `entropy`. A stored key without the KEY_MARK record (drawn by
+        an older firmware before Bluetooth was on, or while it was off) is replaced once, with a diagnostic."""
+        mark, _ = self.store.load_json(KEY_MARK)
+        marked = isinstance(mark, dict) and mark.get("drawn_with_entropy") == 1
+        fresh = len(self.settings.values["instant_readout_key"]) != 16
+        if not fresh and (marked or not entropy or self.persist.settings_held):
+            return      # (a damaged settings file is kept as it is until acknowledged, key included)
         try:
             self.settings.set_stored("instant_readout_key", bytes(urandom(16)), user=False)
         except ValueError as e:      # a short urandom: Instant Readout stays off until instant_readout_rekey
             self.diagnostics.append("instant_readout_key: not drawn at first start (%s)" % e)
             return
+        if not fresh:
+            self.diagnostics.append("instant_readout_key: replaced once: the stored key was drawn before Bluetooth "
+                                    "was on (no entropy); `get instant_readout_key` shows the new one")
         p = self.persist
         if p.settings_held:
             # the stored key was missing or bad: a new one is in use, saved only when acknowledged
@@ -153,6 +173,9 @@ class App:
             p.save_settings()
         except OSError as e:
             self.diagnostics.append("settings.json: not saved at first start (%s)" % e)
+            return
+        if entropy:
+            self.store.save_json(KEY_MARK, {"drawn_with_entropy": 1})
 
     def start(self, now_ms):
         """Bring up the sensor (an absent chip is a fault that re-probes every second, never a crash loop)."""
@@ -220,10 +243,16 @@ class App:
         """Read HEX, answer it, and send a text cycle when due. Text starts with the first measurement; on a
         sensor fault the last values go out for at most 3 cycles, then no text until it recovers, while HEX
         answers V, I and P as not available (VD §3.7, U20)."""
-        if self.port is None:
-            return 0
         dt = ticks_diff(now_ms, self._port_ms)
         self._port_ms = now_ms
+        zero = self.device.zero
+        if zero is not None and zero.running:
+            # zero_current counts op_time, which stops with the samples: wall time ends it (issue 12 item 7)
+            zero.wall(dt)
+            if zero.overdue:
+                self.device.zero_current_overdue(self.sampler is not None and self.sampler.fault)
+        if self.port is None:
+            return 0
         mon = self.monitor
         if self.sensor.measuring:
             self._fault_cycles = 0
@@ -236,70 +265,3 @@ class App:
         n = self.port.poll(dt, mon if self._fault_cycles < _FAULT_CYCLES else None)
         self._fault_cycles += self.port.cycles - before
         return n
-
-
-# ---- the board's asyncio tasks (one per concern, STYLE.md) ---------------------------------------------------
-
-async def run(app, cfg, uart_console=None, ble=None, beacon=None, wdt=None, alert_flag=None):
-    """Run the app on the board until reset. `cfg` is board_config; the hardware objects come from main.py."""
-    import asyncio
-    import time
-    app.start(time.ticks_ms())
-    health = [time.ticks_ms()]
-
-    async def sample_task():
-        # Every conversion: wait for the ALERT edge (or poll), read it, count it with the measured interval.
-        while True:
-            if alert_flag is not None:
-                try:
-                    await asyncio.wait_for_ms(alert_flag.wait(), 50)
-                except asyncio.TimeoutError:
-                    pass
-            else:
-                await asyncio.sleep_ms(20)
-            now = time.ticks_ms()
-            app.poll_sensor(now)
-            health[0] = now
-
-    async def port_task():
-        while True:
-            await asyncio.sleep_ms(20)
-            app.poll_port(time.ticks_ms())
-
-    async def beacon_task():
-        while True:
-            await asyncio.sleep_ms(1000)
-            beacon.update(app.monitor)
-
-    async def housekeeping_task():
-        # Console lockouts run on measured time (proto.auth); a requested restart waits for its reply to leave.
-        last = time.ticks_ms()
-        while True:
-            await asyncio.sleep_ms(200)
-            now = time.ticks_ms()
-            if app.auth is not None:
-                app.auth.elapse(time.ticks_diff(now, last))
-            last = now
-            if app.restart_requested:
-                await asyncio.sleep_ms(300)   # let the reply leave first
-                import machine
-                machine.reset()
-
-    async def watchdog_task():
-        # Fed only while the sampling task runs: a hung loop or a wedged sampler resets the board.
-        while True:
-            await asyncio.sleep_ms(1000)
-            if time.ticks_diff(time.ticks_ms(), health[0]) < 3000:
-                wdt.feed()
-
-    tasks = [asyncio.create_task(sample_task()), asyncio.create_task(port_task()),
-             asyncio.create_task(housekeeping_task())]
-    if wdt is not None:
-        tasks.append(asyncio.create_task(watchdog_task()))
-    if beacon is not None:
-        tasks.append(asyncio.create_task(beacon_task()))
-    if uart_console is not None:
-        tasks.append(asyncio.create_task(uart_console.run()))
-    if ble is not None:
-        tasks.append(asyncio.create_task(ble.run()))
-    await asyncio.gather(*tasks)

@@ -1,6 +1,7 @@
 """BLE Nordic UART console (drivers.ble_nus) against a fake aioble/bluetooth layer: NUS registration, chunking to
 the MTU, write ordering through the capture queue, one central at a time, reconnect and session end (PL §3)."""
 import asyncio
+import collections
 import importlib
 import sys
 import types
@@ -47,15 +48,25 @@ class FakeConn:
 
 
 class FakeBle:
-    """The aioble module: Service, Characteristic, BufferedCharacteristic, register_services, advertise. Captured
-    writes share one ordered queue (aioble server.py), so a write of an old connection can still be in it."""
+    """The aioble module (0.6.2, micropython-lib micropython/bluetooth/aioble/aioble/): Service, Characteristic,
+    BufferedCharacteristic, register_services, advertise. As upstream:
+    - captured writes share ONE ordered queue of 10 entries that silently drops the oldest (server.py:42
+      _WRITE_CAPTURE_QUEUE_LIMIT = 10, :110 deque((), 10), :184 append; py/objdeque.c drops when full), so a write
+      of an old connection can still be in it and a slow reader loses writes;
+    - a write longer than the characteristic's max_len is cut to it (extmod/nimble/modbluetooth_nimble.c:906);
+    - advertise(timeout_ms=...) stops advertising and raises asyncio.TimeoutError when nobody connected in time
+      (peripheral.py:160-178); without a timeout it waits for ever;
+    - a failed connection attempt stops advertising and reaches aioble only as a disconnect of an unknown
+      handle, which it ignores (modbluetooth_nimble.c:458, peripheral.py:59-63): `fail_connect()`."""
 
     def __init__(self):
         self.chars = []
         self.registered = []
         self.adverts = []
+        self.advertising = False
         self.centrals = asyncio.Queue()
-        self.captured = asyncio.Queue()
+        self.captured = collections.deque((), 10)
+        self.lost_writes = 0
         self.notify_failures = 0
         self.central_max_mtu = 247
 
@@ -78,10 +89,14 @@ class FakeBle:
 
             async def written(self, timeout_ms=None):
                 assert self.capture
-                try:
-                    return await asyncio.wait_for(ble.captured.get(), timeout_ms / 1000 if timeout_ms else None)
-                except asyncio.TimeoutError:
-                    raise asyncio.TimeoutError
+                waited = 0.0
+                while not ble.captured:
+                    if timeout_ms is not None and waited * 1000 >= timeout_ms:
+                        raise asyncio.TimeoutError
+                    await asyncio.sleep(0.001)
+                    waited += 0.001
+                conn, data = ble.captured.popleft()
+                return conn, data[:getattr(self, "max_len", 20)]
 
             def notify(self, connection, data=None):
                 assert self.notify_flag
@@ -102,16 +117,34 @@ class FakeBle:
 
         async def advertise(interval_us, adv_data=None, resp_data=None, connectable=True, timeout_ms=None, **kw):
             ble.adverts.append((interval_us, adv_data, resp_data))
-            return await ble.centrals.get()
+            ble.advertising = True
+            try:
+                return await asyncio.wait_for(ble.centrals.get(), timeout_ms / 1000 if timeout_ms else None)
+            except asyncio.TimeoutError:
+                ble.advertising = False        # peripheral.py:175-178: gap_advertise(None), then raise
+                raise
 
         m.Service, m.Characteristic, m.BufferedCharacteristic = Service, Characteristic, BufferedCharacteristic
         m.register_services, m.advertise = register_services, advertise
         return m
 
     def write(self, conn, data, chunk=20):
-        """A central writing `data` in writes of `chunk` bytes (the MTU limits a write to MTU - 3)."""
+        """A central writing `data` in writes of `chunk` bytes (the MTU limits a write to MTU - 3), all arriving
+        before the device's tasks run again."""
         for i in range(0, len(data), chunk):
-            self.captured.put_nowait((conn, bytes(data[i:i + chunk])))
+            if len(self.captured) == self.captured.maxlen:
+                self.lost_writes += 1
+            self.captured.append((conn, bytes(data[i:i + chunk])))
+
+    async def send(self, conn, data, chunk=20, per_event=4, interval_s=0.0075):
+        """A central writing at the pace of the link: `per_event` writes per 7.5 ms connection event."""
+        for i in range(0, len(data), chunk * per_event):
+            self.write(conn, data[i:i + chunk * per_event], chunk)
+            await asyncio.sleep(interval_s)
+
+    def fail_connect(self):
+        """A central's connection attempt failed: NimBLE stopped advertising; aioble saw nothing it knows."""
+        self.advertising = False
 
 
 @pytest.fixture
@@ -126,6 +159,7 @@ def env(monkeypatch):
     sys.modules.pop("drivers.ble_nus", None)
     mod = importlib.import_module("drivers.ble_nus")
     monkeypatch.setattr(mod, "_POLL_MS", 10)
+    monkeypatch.setattr(mod, "_ADV_TIMEOUT_MS", 50, raising=False)
     yield fake, mod
     sys.modules.pop("drivers.ble_nus", None)
 
@@ -261,7 +295,7 @@ def test_writes_keep_their_order_across_arbitrary_chunking(env):
         task = asyncio.create_task(nus.run())
         conn = FakeConn(fake)
         fake.centrals.put_nowait(conn)
-        fake.write(conn, stream, chunk=7)          # every write queued before the console runs
+        await fake.send(conn, stream, chunk=7)     # at the pace of the link
         await until(lambda: len(_replies(conn.received())) == len(names))
         got = _replies(conn.received())
         assert got == [_reference("get " + n) for n in names]
@@ -279,7 +313,7 @@ def test_overlong_line_over_ble_is_refused_whole(env):
         task = asyncio.create_task(nus.run())
         conn = FakeConn(fake)
         fake.centrals.put_nowait(conn)
-        fake.write(conn, b"status " + b"x" * 200 + b"\nget capacity\n")
+        await fake.send(conn, b"status " + b"x" * 200 + b"\nget capacity\n")     # 11 writes, at the link's pace
         await until(lambda: len(_replies(conn.received())) == 2)
         r = _replies(conn.received())
         assert r[0] == "ERR TOOLONG line is 207 bytes: at most 128\n"
@@ -314,7 +348,7 @@ def test_reconnect_ends_the_session_and_ignores_the_old_centrals_writes(env):
         c1 = FakeConn(fake)
         fake.centrals.put_nowait(c1)
         fake.write(c1, b"auth\n")
-        await until(lambda: "nonce=" in c1.received())
+        await until(lambda: "nonce=" in c1.received() and c1.received().endswith("\n"))   # the whole reply
         fake.write(c1, (answer(SECRET, c1.received()) + "\n").encode())
         await until(lambda: "OK authenticated" in c1.received())
         assert c.authenticated
@@ -356,5 +390,70 @@ def test_advertising_error_is_retried(env):
     async def go():
         task = asyncio.create_task(nus.run())
         await until(lambda: len(calls) == 2, timeout=3)
+        task.cancel()
+    _run(go())
+
+
+def test_a_failed_connection_does_not_leave_the_console_silent(env):
+    # Issue 12 item 4: after a failed connect, advertising is re-issued (advertise with a timeout, in a loop)
+    # and the next central gets the console.
+    fake, mod = env
+    nus = mod.BleNus(Console(Device(), new_auth()), "n")
+
+    async def go():
+        task = asyncio.create_task(nus.run())
+        await until(lambda: fake.adverts)
+        fake.fail_connect()
+        n = len(fake.adverts)
+        await until(lambda: len(fake.adverts) > n and fake.advertising, timeout=2)
+        conn = FakeConn(fake)
+        fake.centrals.put_nowait(conn)
+        fake.write(conn, b"get capacity\n")
+        await until(lambda: conn.received() == "OK capacity=200 Ah\n")
+        task.cancel()
+    _run(go())
+
+
+def test_rx_accepts_the_longest_write_nimble_delivers(env):
+    # Issue 12 item 9: a 253-byte write (MTU 256) or a long write up to 512 bytes is not cut.
+    fake, mod = env
+    mod.BleNus(Console(Device(), new_auth()), "n")
+    rx = [c for c in fake.chars if c.capture][0]
+    assert rx.max_len >= 512
+
+
+def test_writes_sent_while_a_long_command_runs_are_all_answered(env):
+    # Issue 12 item 9: zero_current takes 10 s on the board (here 0.3 s); the central keeps writing meanwhile.
+    # aioble's capture queue holds 10 writes and drops the oldest, so the console must keep draining it.
+    fake, mod = env
+
+    class SlowDevice(Device):
+        async def zero_current_async(self):
+            await asyncio.sleep(0.3)
+            return 2500
+
+    dev = SlowDevice()
+    c = Console(dev, new_auth())
+    nus = mod.BleNus(c, "n")
+    lines = ["get capacity", "get charged_voltage", "get tail_current", "status", "get capacity"] * 3
+
+    async def go():
+        task = asyncio.create_task(nus.run())
+        conn = FakeConn(fake)
+        fake.centrals.put_nowait(conn)
+        fake.write(conn, b"auth\n")
+        await until(lambda: "nonce=" in conn.received())
+        fake.write(conn, (answer(SECRET, conn.received()) + "\n").encode())
+        await until(lambda: "OK authenticated" in conn.received())
+        conn.notified.clear()
+        fake.write(conn, b"zero_current\n")
+        await asyncio.sleep(0.05)
+        for ln in lines:                          # one line per write, one write per connection event
+            await fake.send(conn, (ln + "\n").encode(), chunk=40, per_event=1)
+        await until(lambda: len(_replies(conn.received())) == 1 + len(lines), timeout=5)
+        got = _replies(conn.received())
+        assert got[0].startswith("OK zero_current")
+        assert [r.splitlines()[-1] for r in got[1:]] == [_reference(ln).splitlines()[-1] for ln in lines]
+        assert fake.lost_writes == 0 and nus.dropped_lines == 0
         task.cancel()
     _run(go())

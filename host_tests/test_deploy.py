@@ -143,3 +143,60 @@ def test_manifest_freezes_the_packages_and_not_the_fakes():
         if kind == "module" and not path.exists() and name == "app.py":
             pytest.skip("firmware/app.py is not written yet")
         assert path.exists(), path
+
+
+def _dry_run_cmd(*extra):
+    import shlex
+    r = run("--dry-run", "--port", "/dev/ttyTEST", *extra)
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("mpremote ")][0]
+    return shlex.split(line)
+
+
+def _steps(cmd):
+    steps, cur = [], []
+    for a in cmd[3:]:
+        if a == "+":
+            steps.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    return steps + [cur]
+
+
+def test_deploy_sequence_survives_a_running_firmware_and_its_watchdog():
+    # Issue 12 items 2 and 8: against a board already running the firmware (WDT armed, cannot be stopped:
+    # ports/esp32/machine_wdt.c), the watchdog gets its longest timeout before the copy, a reset during the copy
+    # comes back in safe mode, aioble is installed, and the flag goes only after everything was copied.
+    steps = _steps(_dry_run_cmd())
+    kinds = [s[0] if s[0] != "fs" else "fs " + s[1] for s in steps]
+    assert kinds == ["exec", "fs cp", "mip", "exec", "reset"], kinds
+    main_src = (FIRMWARE / "main.py").read_text()
+    import re
+    idle = int(re.search(r"^WDT_IDLE_MS = const\((\d+)\)", main_src, re.M).group(1))
+    assert "machine.WDT(timeout=%d)" % idle in steps[0][1]
+    assert 'open(\\"safe_mode\\"' in steps[0][1]
+    assert steps[2] == ["mip", "install", "aioble"]
+    assert 'os.remove("safe_mode")' in steps[3][1]
+    assert "aioble" not in " ".join(_dry_run_cmd("--no-aioble"))
+
+
+def test_deploy_board_side_code_runs_on_micropython(tmp_path):
+    # The exec strings of steps 2 and 5 run on the MicroPython unix port against a fake machine.WDT (a board's
+    # flash = a temporary directory): the flag appears, a stale .py is removed, the flag is removed at the end.
+    import shutil
+    mp = shutil.which("micropython") or str(Path(sys.executable).parent / "micropython")
+    steps = _steps(_dry_run_cmd())
+    (tmp_path / "machine.py").write_text("log = []\ndef WDT(id=0, timeout=5000):\n    log.append(timeout)\n")
+    board = tmp_path / "flash"
+    (board / "shunt").mkdir(parents=True)
+    code = steps[0][1].replace(" /shunt/convert.py", " " + str(board) + "/shunt/convert.py")
+    (board / "shunt" / "convert.py").write_text("stale")
+    script = ("import sys\nsys.path.insert(0, %r)\nimport os\nos.chdir(%r)\n%s\nimport machine\n"
+              "print(machine.log, 'safe_mode' in os.listdir())\n%s\nprint('safe_mode' in os.listdir())\n"
+              % (str(tmp_path), str(board), code, steps[3][1]))
+    r = subprocess.run([mp, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr + r.stdout
+    idle = int(steps[0][1].split("machine.WDT(timeout=")[1].split(")")[0])
+    assert r.stdout.split("\n")[:2] == ["[%d] True" % idle, "False"], r.stdout
+    assert not (board / "shunt" / "convert.py").exists()

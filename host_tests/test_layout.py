@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
-FLOOR = {"shunt": 0, "proto": 1, "drivers": 2, "fakes": 2, "app": 3, "main": 4}
+FLOOR = {"shunt": 0, "proto": 1, "drivers": 2, "fakes": 2, "app": 3, "tasks": 3, "main": 4}
 # Modules the core and the protocols may not import: hardware, clock, file system, transports.
 NOT_PURE = {"machine", "bluetooth", "aioble", "esp32", "network", "time", "os", "uos", "utime", "socket", "json"}
 

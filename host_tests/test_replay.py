@@ -231,3 +231,11 @@ def test_bad_aux_cells_exit_2(tmp_path, cell, needle):
     p.write_text("t_ms,voltage_mv,current_ma,aux\n0,12000,0,%s\n" % cell)
     r = run([p])
     assert r.returncode == 2 and r.stdout == b"" and needle in r.stderr.decode()
+
+
+def test_micropython_binary_must_exist_and_go_with_the_micropython_runtime(tmp_path):
+    trace = write_trace(tmp_path / "t.csv", [(0, 12000, 0), (141, 12000, 0)])
+    for args in (["--runtime", "micropython", "--micropython", tmp_path / "nope"],
+                 ["--runtime", "cpython", "--micropython", sys.executable]):
+        r = run([trace] + args)
+        assert r.returncode == 2 and r.stdout == b"" and b"--micropython" in r.stderr, r.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from console_server import ConsoleServer, make_app, make_auth
+from shunt.settings import Settings
 from proto.vedirect import TextBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ def test_human_table_and_json_list(server):
     r = ctl(server, "--json", "list")
     rows = json.loads(r.stdout)
     from shunt.settings import TABLE
-    assert len(rows) == len(TABLE)                       # every setting, the aux input's too (issue 18)
+    assert len(rows) == len(TABLE) == len(Settings().values)    # every setting, the aux input's too (issue 18)
     cap = [x for x in rows if x["name"] == "tail_current"][0]
     assert cap == {"name": "tail_current", "value": "4.0 %", "range": "0.5..10.0 % in steps of 0.1",
                    "default": "4.0 %"}
@@ -142,6 +143,23 @@ def test_passwd_changes_the_secret_and_never_prints_a_given_one(server):
     r = ctl(server, "passwd", "--new-secret", SECRET, secret=new)  # and back
     assert r.returncode == 0, r.stderr
     assert ctl(server, "save").returncode == 0
+
+
+def test_the_auth_rule_and_the_plain_commands_come_from_the_console_table(server):
+    # One owner (issue 16): shuntctl reads proto.console's table, so `raw` authenticates exactly when the
+    # console would refuse without it, and every argument-less console command is a subcommand.
+    import shuntctl
+    from proto.console import COMMANDS, needs_auth
+    assert set(shuntctl.PLAIN.values()) >= {"synchronize", "save", "restart", "clear_history", "zero_current",
+                                            "restore_defaults", "instant_readout_rekey"}
+    assert all(COMMANDS[c][:2] == (0, 0) for c in shuntctl.PLAIN.values())
+    assert needs_auth("save") and not needs_auth("status")
+    r = ctl(server, "raw", "save", secret=None)
+    assert r.returncode == 2 and "--secret" in r.stderr            # it tried to log in first
+    r = ctl(server, "raw", "save")
+    assert r.returncode == 0 and r.stdout.strip().endswith("OK saved")
+    r = ctl(server, "raw", "status", secret=None)
+    assert r.returncode == 0 and "SOC=" in r.stdout
 
 
 def test_apply_battery_type_shows_then_makes_the_changes(server):

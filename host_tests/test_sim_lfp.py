@@ -132,7 +132,15 @@ def _episodes(res):
 
 
 def test_accepted_syncs_on_lead_acid_when_victron_does_within_one_detection_time():
-    v = _episodes(run("healthy_3day", days=2.0, sync_mode="victron"))
-    a = _episodes(run("healthy_3day", days=2.0))
-    assert len(v) == 2 and len(a) == len(v), (v, a)
-    assert all(abs(x - y) <= DETECT_S for x, y in zip(v, a)), (v, a)
+    # Every time victron starts syncing (the first of a run of re-syncs) accepted syncs within one detection
+    # time, and every accepted sync (also its re-syncs while the charger holds float and the float current adds
+    # up to 0.1 % of capacity) is within one detection time of a victron sync (victron re-syncs every 3 min there).
+    rv = run("healthy_3day", days=2.0, sync_mode="victron")
+    ra = run("healthy_3day", days=2.0)
+    v = [t for t, k in rv.syncs if k == "auto"]
+    a = [t for t, k in ra.syncs if k == "auto"]
+    starts = _episodes(rv)
+    assert len(starts) >= 2 and a, (starts, a)
+    assert all(min(abs(x - y) for y in a) <= DETECT_S for x in starts), (starts, a)
+    assert all(min(abs(x - y) for y in v) <= DETECT_S for x in a), (v, a)
+    assert len(a) < len(v) / 10                                  # without victron's re-sync every 3 min

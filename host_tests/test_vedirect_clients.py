@@ -43,6 +43,8 @@ class _Mon:
 
     def __init__(self):
         self.hist = [0] * 19
+        self.h6_giga = 0            # H6 limbs (docs/core-interface.md): below 10^9 mAh hist[6] is exact
+        self.h6_mah = 0
 
 
 def _random_monitor(rng, m):

@@ -34,6 +34,8 @@ class _Mon:
 
     def __init__(self):
         self.hist = list(range(19))
+        self.h6_giga = 0
+        self.h6_mah = 6
         s = Settings()
         s.set("aux_input", "midpoint")
         self.aux = Aux(s)

@@ -102,10 +102,11 @@ def test_page_over_the_simulators_websocket(sim, tmp_path):
         # never_syncs: charged_voltage 14.6 V above the charger's 14.4 V. The page says which term fails, with
         # the values and the firmware's own advice (help charged_voltage).
         terms = _wait(d, lambda d: d.find_element(By.ID, "sync-terms").text or None, msg="no sync explanation")
-        assert con.cmd("sync_status")[4] == "voltage_ok=0"
+        assert "voltage_ok=0" in con.cmd("sync_status")
         assert re.search(r"Voltage \d+\.\d\d V is not above the charged voltage 14\.60 V", terms), terms
         assert "Too high: never syncs" in terms      # proto/setting_help.py TEXT["charged_voltage"]
-        assert "Not syncing: voltage" in d.find_element(By.ID, "sync-head").text
+        assert re.match(r"Not syncing: the voltage (and the .* conditions fail|condition fails)\.$",
+                        d.find_element(By.ID, "sync-head").text), d.find_element(By.ID, "sync-head").text
         cols = "return getComputedStyle(document.querySelector('.grid.dash')).gridTemplateColumns.split(' ').length"
         _shot(d, "dashboard-phone.png", 412, 1300)
         assert _js(d, cols) == 1                     # one column below 600 px
@@ -221,8 +222,9 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
     WebCrypto, sends it masked, and shows it once; the device then accepts that secret (checked from a session of
     the test's own). Not ticking "remember" leaves nothing in the browser's storage."""
     b = ConsoleBridge()
-    d = chromium(tmp_path)
+    d = None
     try:
+        d = chromium(tmp_path)
         d.get(b.url)
         _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "connected")
         d.find_element(By.ID, "lock").click()
@@ -248,5 +250,6 @@ def test_setup_code_then_a_secret_of_ones_own(tmp_path):
         _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Smart shunt", msg="not offline")
         _wait(d, lambda d: d.find_element(By.ID, "link-state").get_attribute("data-state") == "idle")
     finally:
-        d.quit()
-        b.close()
+        if d is not None:
+            d.quit()
+        b.close()                           # also when the browser is missing: no server left running

@@ -104,4 +104,25 @@ def test_bad_input_is_one_line_and_status_2(never_syncs, tmp_path):
     flat.write_text("t_ms,voltage_mv,current_ma\n" + "".join("%d,12600,-1000\n" % (1000 * k) for k in range(4000)))
     r = subprocess.run([PY, str(ROOT / "tools" / "whatif.py"), str(flat), "--suggest", "--no-plot"],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "absorption" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "nothing to base a proposal on" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def lfp(tmp_path_factory):
+    return _recording(tmp_path_factory.mktemp("whatif"), "lfp_factory_values", "2")
+
+
+def test_on_lithium_victron_mode_syncs_under_load_and_the_proposal_never_does(lfp, tmp_path):
+    """The PyBaMM LiFePO4 bank with the factory (lead-acid) values, recorded: in victron mode the evening loads
+    re-sync it (issue 17); the proposal from the data syncs on each absorption day and never under load."""
+    tr = whatif.read_trace(lfp)
+    start = tr.first_device_soc_cpct()
+    factory = whatif.run_set(lfp, tr, "victron", [("capacity", "200"), ("sync_mode", "victron")], "cpython",
+                             tmp_path, start)
+    assert [t for t, _, ok in factory.syncs if not ok], "victron mode was expected to sync under load on LiFePO4"
+    sug = whatif.suggest(tr, [("capacity", "200")])
+    days = _absorption_days(sug)
+    assert days == [0, 1]
+    res = whatif.run_set(lfp, tr, "suggested", [("capacity", "200")] + sug.sets, "cpython", tmp_path, start)
+    assert {t // 86400 for t, _, _ in res.syncs} == set(days)
+    assert [t for t, _, ok in res.syncs if not ok] == []

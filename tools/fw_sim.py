@@ -208,6 +208,7 @@ def _tcp_lines(app, a, err):
     import os
     import select
     import socket
+    import time
     from proto.auth import Auth
     from drivers.console_uart import LineAssembler
     app.auth = Auth(hashlib.sha256, os.urandom, a["secret"])
@@ -221,7 +222,7 @@ def _tcp_lines(app, a, err):
     err.flush()
     clients = {}                # socket -> (Console, LineAssembler, pending output bytearray)
     buf = b""
-    last_t = [app.monitor.op_time_s]
+    last_ms = time.monotonic_ns() // 1000000
 
     def drop(s):
         clients.pop(s)[0].disconnect()
@@ -231,6 +232,11 @@ def _tcp_lines(app, a, err):
         readable = [srv] + [c for c, v in clients.items() if len(v[2]) < _CLIENT_OUT_MAX]
         writable = [c for c, v in clients.items() if v[2]]
         r, w, _ = select.select([sys.stdin.fileno()] + readable, writable, [], None)
+        # issue 14: a person is on the other end of the TCP console, so its lockout runs on wall time (on the
+        # simulated clock a 30 s lockout lasted 1.8 s)
+        now_ms = time.monotonic_ns() // 1000000
+        app.auth.elapse(now_ms - last_ms)
+        last_ms = now_ms
         for s in w:
             out = clients[s][2]
             try:
@@ -255,11 +261,6 @@ def _tcp_lines(app, a, err):
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     yield line.decode()
-                    # console lockouts run on the simulated clock
-                    t = app.monitor.op_time_s
-                    if t != last_t[0]:
-                        app.auth.elapse((t - last_t[0]) * 1000)
-                        last_t[0] = t
             elif s is srv:
                 c, _ = srv.accept()
                 c.setblocking(False)
@@ -276,7 +277,7 @@ def _tcp_lines(app, a, err):
                     drop(s)
                     continue
                 for item in asm.feed(data):
-                    reply = con.too_long(item) if isinstance(item, int) else con.handle_line(item)
+                    reply = con.reply(item)
                     out += reply.encode()
 
 
@@ -285,4 +286,5 @@ def _unhex(s):
     return bytes(int(s[i:i + 2], 16) for i in range(0, len(s) - 1, 2))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -22,7 +22,12 @@ import os
 import secrets
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hostpath  # noqa: E402,F401  (firmware/ on sys.path)
+from proto.console import COMMANDS, ORDER, needs_auth  # noqa: E402  (the console's own table: arity, auth, usage)
 
 NUS_RX = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"   # central -> device (write)
 NUS_TX = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"   # device -> central (notify)
@@ -243,11 +248,20 @@ def print_kv(lines: list[str], as_json: bool, final: str = "") -> None:
 
 
 # --- subcommands ------------------------------------------------------------------------------------------
-WRITE = {"set", "synchronize", "set-soc", "zero-current", "clear-history", "restore-defaults", "save", "restart",
-         "relay", "rekey", "passwd", "apply-battery-type"}
-PLAIN = {"synchronize": "synchronize", "zero-current": "zero_current", "clear-history": "clear_history",
-         "restore-defaults": "restore_defaults", "save": "save", "restart": "restart",
-         "rekey": "instant_readout_rekey"}
+# shuntctl's subcommand names are the console's with "-" for "_"; these are shortened.
+ALIASES = {"rekey": "instant_readout_rekey"}
+# Console commands without arguments that shuntctl runs as they are (print the final line): every one in the
+# console's table except the reading ones it formats itself, so a new console command appears here by itself.
+_FORMATTED = ("help", "list", "status", "sync_status", "warnings", "history", "auth", "logout")
+PLAIN = {("rekey" if c == "instant_readout_rekey" else c.replace("_", "-")): c for c in ORDER
+         if COMMANDS[c][0] == 0 and COMMANDS[c][1] == 0 and c not in _FORMATTED}
+
+
+def console_command(args: argparse.Namespace) -> str:
+    """The console command a shuntctl invocation sends first (for `raw`, the line's first word)."""
+    if args.cmd == "raw":
+        return args.line[0].lower()
+    return ALIASES.get(args.cmd, args.cmd.replace("-", "_"))
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -260,7 +274,7 @@ async def run(args: argparse.Namespace) -> int:
     await t.open()
     c = Client(t, args.secret or os.environ.get("SHUNT_SECRET"))
     try:
-        if args.cmd in WRITE or (args.cmd == "get" and args.name.lower() == "instant_readout_key"):
+        if needs_auth(console_command(args)) or (args.cmd == "get" and args.name.lower() == "instant_readout_key"):
             await c.login()
         return await dispatch(c, args)
     finally:
@@ -400,21 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("set", help="change one setting")
     s.add_argument("name")
     s.add_argument("value", nargs="+")
-    sub.add_parser("synchronize", help="manual sync to 100 %%")
+    for name, c in PLAIN.items():
+        sub.add_parser(name, help=COMMANDS[c][3].split(": ", 1)[-1].replace("%", "%%"))
     s = sub.add_parser("set-soc", help="set the state of charge (0.00..100.00 %%)")
     s.add_argument("soc")
-    sub.add_parser("zero-current", help="10 s zero-current calibration (loads and chargers off)")
-    sub.add_parser("clear-history", help="reset H1..H18")
-    sub.add_parser("restore-defaults", help="settings to defaults (installation settings kept)")
-    sub.add_parser("save", help="save the state now")
     s = sub.add_parser("apply-battery-type", help="the values a chemistry recommends (charged voltage, tail, "
                        "Peukert, CEF, sync mode): shown; with --yes set and saved")
     s.add_argument("type", nargs="?", choices=("lead_acid", "lfp"), help="chemistry (default: battery_type)")
     s.add_argument("--yes", action="store_true", help="make the changes (without it they are only shown)")
-    sub.add_parser("restart", help="save, then restart the device")
     s = sub.add_parser("relay", help="remote relay command (relay_mode remote)")
     s.add_argument("state", choices=("on", "off"))
-    sub.add_parser("rekey", help="new Instant Readout key")
     s = sub.add_parser("passwd", help="set a new console secret (generated and shown once if not given)")
     s.add_argument("--new-secret", help="64 hex characters")
     s = sub.add_parser("watch", help="live status view")
@@ -422,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--count", type=int, default=0, help="stop after N updates (0: run until Ctrl-C)")
     s = sub.add_parser("help", help="the console's help: every command, or what a setting does (help peukert_exponent)")
     s.add_argument("topic", nargs="?", help="a setting or command name")
-    s = sub.add_parser("raw", help="send one console line as typed and print the reply")
+    s = sub.add_parser("raw", help="send one console line as typed and print the reply (authenticates first when "
+                                   "the console's table says the command needs it)")
     s.add_argument("line", nargs="+")
     return p
 

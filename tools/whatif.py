@@ -294,86 +294,90 @@ def suggest(tr: Trace, base: list[tuple[str, str]]) -> Suggestion:
     s = effective_settings(base)
     cap_ma = 1000 * s["capacity"]
     scale = _nominal(tr) // 12
-    ev = [f"{_nominal(tr)} V system (median voltage); capacity {s['capacity']} Ah"]
-    # 1. Absorption: each day's highest charging voltage held at least 15 min with the current tapering.
+    mode = s.format("sync_mode")
+    strict = mode == "strict"            # strict: a discharge never passes the current term
+    ev = [f"{_nominal(tr)} V system (median voltage); capacity {s['capacity']} Ah; sync_mode {mode}"]
+    # 1. Absorption: the charger holds its setpoint (about the highest charging voltage of the whole trace) for
+    #    at least 3 min while the current falls by half (on LiFePO4 the loads may take it below zero). A weak
+    #    day's high-water mark is not an absorption.
+    charging_v = sorted(v for v, i in zip(tr.v_mv, tr.i_ma) if i > 0)
+    if not charging_v:
+        raise WhatIfError("the trace never charges the battery: nothing to base a proposal on")
+    v_set = charging_v[max(0, len(charging_v) * 999 // 1000 - 1)]
     days = []
     for day in range(tr.days):
         lo, hi = day * _DAY_S * 1000, (day + 1) * _DAY_S * 1000
-        idx = [k for k, t in enumerate(tr.t_ms) if lo <= t < hi and tr.i_ma[k] > 0]
-        if not idx:
+        plateau = [k for k, t in enumerate(tr.t_ms) if lo <= t < hi and k > 0 and
+                   tr.v_mv[k] >= v_set - 100 * scale]
+        if not plateau:
+            vday = max((v for t, v in zip(tr.t_ms, tr.v_mv) if lo <= t < hi), default=0)
+            ev.append(f"day {day + 1}: up to {fmt_fixed(vday // 10, 2)} V, below the charger's setpoint of about "
+                      f"{fmt_fixed(v_set // 10, 2)} V: no absorption")
             continue
-        vs = sorted(tr.v_mv[k] for k in idx)
-        v_abs = vs[max(0, len(vs) * 995 // 1000 - 1)]
-        plateau = [k for k in idx if tr.v_mv[k] >= v_abs - 100 * scale]
-        dur_ms = sum(tr.t_ms[k] - tr.t_ms[k - 1] for k in plateau if k > 0)
+        v_abs = min(tr.v_mv[k] for k in plateau)
+        dur_ms = sum(tr.t_ms[k] - tr.t_ms[k - 1] for k in plateau)
         i_max = max(tr.i_ma[k] for k in plateau)
         i_end = min(tr.i_ma[k] for k in plateau)
-        if dur_ms >= 15 * 60000 and i_end * 2 <= i_max:
+        if dur_ms >= 3 * 60000 and i_max > 0 and i_end * 2 <= i_max:
             days.append((day, v_abs, dur_ms, i_max, i_end))
             ev.append(f"day {day + 1}: absorption at {fmt_fixed(v_abs // 10, 2)} V for {dur_ms // 60000} min, "
-                      f"current tapering {i_max / 1000:.1f} A -> {i_end / 1000:.1f} A")
+                      f"current falling {i_max / 1000:.1f} A -> {i_end / 1000:.1f} A")
         else:
-            ev.append(f"day {day + 1}: charging up to {fmt_fixed(v_abs // 10, 2)} V, no absorption "
-                      f"(plateau {dur_ms // 60000} min, current {i_max / 1000:.1f} -> {i_end / 1000:.1f} A)")
+            ev.append(f"day {day + 1}: at the setpoint for {dur_ms // 60000} min, current {i_max / 1000:.1f} -> "
+                      f"{i_end / 1000:.1f} A: no absorption")
     if not days:
-        raise WhatIfError("no charge in the trace reached absorption (15 min at the day's highest voltage with "
-                          "the current falling by half): nothing to base a proposal on")
-    # 2. Charged voltage: 0.2 V (per 12 V) below the lowest absorption, but above what the battery holds under
-    #    load for the detection time (in victron mode a discharge passes the current term: only the voltage
-    #    keeps the sync away from a loaded battery).
+        raise WhatIfError("no charge in the trace reached absorption (3 min at the charger's setpoint with the "
+                          "current falling by half): nothing to base a proposal on")
+    # 2. Charged voltage: 0.2 V (per 12 V) below the lowest absorption. In victron mode a discharge passes the
+    #    current term at once, so only the voltage keeps the sync away from a loaded battery: it must also be
+    #    above what the battery held under load for the detection time.
     v_abs_min = min(d[1] for d in days)
     vch = (v_abs_min - 200 * scale) // 100            # 0.1 V steps, rounded down
     det_ms = 60000 * s["charged_detection_time"]
-    loaded = _held_min(tr, det_ms, lambda v, i: i < 0)
-    v_load = max((low for _, low in loaded), default=0)
-    if v_load:
-        ev.append(f"under load the battery held {fmt_fixed(v_load // 10, 2)} V for "
-                  f"{s['charged_detection_time']} min at most")
-    if vch * 100 <= v_load:
-        vch = v_load // 100 + 1
-        ev.append(f"charged voltage raised above that: {fmt_fixed(vch, 1)} V")
-    if vch * 100 >= v_abs_min:
-        raise WhatIfError(f"the battery holds {fmt_fixed(v_load // 10, 2)} V under load, as high as its "
-                          f"absorption ({fmt_fixed(v_abs_min // 10, 2)} V): no charged voltage separates full "
-                          "from loaded; use a sync mode that needs accepted charge")
-    # 3. Tail current: above the lowest current each absorption reached while V > charged voltage (+25 %).
+    if mode == "victron":
+        loaded = _held_min(tr, det_ms, lambda v, i: i < 0)
+        v_load = max((low for _, low in loaded), default=0)
+        if v_load:
+            ev.append(f"under load the battery held {fmt_fixed(v_load // 10, 2)} V for "
+                      f"{s['charged_detection_time']} min at most")
+        if vch * 100 <= v_load:
+            vch = v_load // 100 + 1
+            ev.append(f"charged voltage raised above that: {fmt_fixed(vch, 1)} V")
+        if vch * 100 >= v_abs_min:
+            raise WhatIfError(f"the battery holds {fmt_fixed(v_load // 10, 2)} V under load, as high as its "
+                              f"absorption ({fmt_fixed(v_abs_min // 10, 2)} V): no charged voltage separates full "
+                              "from loaded in victron mode; use sync_mode accepted (a discharge syncs only after a "
+                              "charge)")
+    else:
+        ev.append(f"sync_mode {mode} needs charge accepted since the last sync: a loaded battery cannot sync again "
+                  "before it is charged")
+    # 3. Tail current: 25 % above the lowest charging current each absorption reached above the charged voltage.
     i_tail = 0
-    for day, v_abs, _, _, _ in days:
+    for day, *_ in days:
         lo, hi = day * _DAY_S * 1000, (day + 1) * _DAY_S * 1000
         mins = [tr.i_ma[k] for k, t in enumerate(tr.t_ms) if lo <= t < hi and tr.v_mv[k] > vch * 100
-                and tr.i_ma[k] > 0]
-        i_tail = max(i_tail, min(mins))
+                and tr.i_ma[k] >= 0]
+        i_tail = max(i_tail, min(mins, default=0))
     tail_pm = max(5, min(100, math.ceil(i_tail * 1250 / cap_ma)))    # 0.1 % steps, 0.5..10.0 %
-    ev.append(f"each absorption's current fell to {i_tail / 1000:.2f} A or less above {fmt_fixed(vch, 1)} V: "
-              f"tail current {fmt_fixed(tail_pm, 1)} % = {tail_pm * cap_ma // 1000 / 1000:.2f} A")
-    # 4. Detection time: half the shortest stretch in which both terms held, 1..3 min.
+    ev.append(f"each absorption's charging current fell to {i_tail / 1000:.2f} A or less above "
+              f"{fmt_fixed(vch, 1)} V: tail current {fmt_fixed(tail_pm, 1)} % = {tail_pm * cap_ma // 1000 / 1000:.2f} A")
+    # 4. Detection time: half the shortest stretch in which both terms held on an absorption day, 1..3 min.
     tail_ma = tail_pm * cap_ma // 1000
-    stretches = _held_min(tr, 60000, lambda v, i: v > vch * 100 and 0 <= i < tail_ma)
-    per_day: dict[int, int] = {}
-    for start, _ in stretches:
-        d = start // (1000 * _DAY_S)
-        per_day[d] = per_day.get(d, 0) + 1
-    det_min = 3
-    ok_days = [d for d, *_ in days if d in per_day]
-    if len(ok_days) < len(days):
-        ev.append("some absorption days never held both terms for a minute: " +
-                  ", ".join(str(d + 1) for d, *_ in days if d not in per_day))
-    longest = _longest_per_day(tr, vch * 100, tail_ma)
-    if longest:
-        shortest = min(longest.get(d, 0) for d, *_ in days)
-        det_min = max(1, min(3, shortest // 120000))
-        ev.append(f"both terms held at least {shortest // 60000} min on every absorption day: detection time "
-                  f"{det_min} min")
+    longest = _longest_per_day(tr, vch * 100, tail_ma, strict)
+    shortest = min(longest.get(d, 0) for d, *_ in days)
+    det_min = max(1, min(3, shortest // 120000))
+    ev.append(f"both terms held at least {shortest // 60000} min on every absorption day: detection time "
+              f"{det_min} min")
     sets = [("charged_voltage", fmt_fixed(vch, 1)), ("tail_current", fmt_fixed(tail_pm, 1)),
             ("charged_detection_time", str(det_min))]
     return Suggestion(sets, ev)
 
 
-def _longest_per_day(tr: Trace, vch_mv: int, tail_ma: int) -> dict[int, int]:
+def _longest_per_day(tr: Trace, vch_mv: int, tail_ma: int, strict: bool) -> dict[int, int]:
     out: dict[int, int] = {}
     start = None
     for t, v, i in zip(tr.t_ms, tr.v_mv, tr.i_ma):
-        if v > vch_mv and 0 <= i < tail_ma:
+        if v > vch_mv and i < tail_ma and (i > 0 or not strict):
             if start is None:
                 start = t
             d = start // (1000 * _DAY_S)

@@ -168,14 +168,16 @@ export function explainSync(ss, help) {
   const advice = (name) => (help[name] ? `${name}: ${help[name]}` : '');
   const terms = [];
   const strict = ss.mode === 'strict';
+  const accepted = ss.mode !== undefined && ss.mode !== 'victron';   // strict and accepted also need charge in
   if (ss.auto_sync === '0') {
-    terms.push({ ok: false, text: 'Automatic sync is off: charged_voltage is 0.0 V.', advice: advice('charged_voltage') });
+    terms.push({ key: 'automatic sync', ok: false, text: 'Automatic sync is off: charged_voltage is 0.0 V.', advice: advice('charged_voltage') });
   }
   const vmax = mv('max_v_current_ok_mv');
   if (ss.voltage_ok === '1') {
-    terms.push({ ok: true, text: `Voltage ${V(mv('voltage_mv'))} is above the charged voltage ${V(mv('charged_voltage_mv'))}.` });
+    terms.push({ key: 'voltage', ok: true, text: `Voltage ${V(mv('voltage_mv'))} is above the charged voltage ${V(mv('charged_voltage_mv'))}.` });
   } else if (ss.auto_sync !== '0') {
     terms.push({
+      key: 'voltage',
       ok: false,
       text: `Voltage ${V(mv('voltage_mv'))} is not above the charged voltage ${V(mv('charged_voltage_mv'))}. ` +
         (vmax !== null && vmax >= 0 ? `The highest voltage while the current was low enough was ${V(vmax)}.`
@@ -185,18 +187,20 @@ export function explainSync(ss, help) {
   }
   const imin = mv('min_i_voltage_ok_ma');
   if (ss.current_ok === '1') {
-    terms.push({ ok: true, text: `Current ${A(mv('current_ma'))} is below the tail current ${A(mv('tail_current_ma'))}${strict ? ' and charging' : ''}.` });
+    terms.push({ key: 'current', ok: true, text: `Current ${A(mv('current_ma'))} is below the tail current ${A(mv('tail_current_ma'))}${strict ? ' and charging' : ''}.` });
   } else {
     terms.push({
+      key: 'current',
       ok: false,
       text: `Current ${A(mv('current_ma'))} is not below the tail current ${A(mv('tail_current_ma'))}${strict ? ' (strict mode also needs a charging current)' : ''}. ` +
         (imin !== null ? `The lowest current while the voltage was high enough was ${A(imin)}.` : ''),
       advice: advice('tail_current'),
     });
   }
-  if (strict) {
+  if (accepted) {
     const ok = ss.accepted_ok === '1';
     terms.push({
+      key: 'charge accepted',
       ok,
       text: `Charge accepted since the last full: ${fixed(mv('accepted_mah') / 1000, 2)} Ah of ${fixed(mv('accepted_required_mah') / 1000, 2)} Ah needed.`,
       advice: ok ? '' : advice('sync_mode'),
@@ -206,19 +210,21 @@ export function explainSync(ss, help) {
   const need = mv('timer_required_s');
   const allOk = terms.every((t) => t.ok);
   terms.push({
+    key: 'timer',
     ok: allOk && held !== null && need !== null && held >= need,
     text: `Both held for ${duration(held)} of the ${duration(need)} required.`,
     advice: allOk ? advice('charged_detection_time') : '',
   });
-  const failing = terms.filter((t) => !t.ok && !t.text.startsWith('Both'));
+  const failing = terms.filter((t) => !t.ok && t.key !== 'timer').map((t) => t.key);
   let head;
   if (failing.length) {
-    head = 'Not syncing: ' + failing.map((t) => t.text.split(' ')[0].toLowerCase()).join(' and ') + ' condition fails.';
+    head = `Not syncing: the ${failing.join(' and the ')} condition${failing.length > 1 ? 's fail' : ' fails'}.`;
   } else {
     head = 'All conditions hold: it syncs to 100 % when the timer completes.';
   }
   const nm = mv('near_miss_s');
   const more = [];
+  if (ss.mode) more.push(`Sync mode ${ss.mode}${ss.mode_note ? ': ' + ss.mode_note : ''}.`);
   if (nm) {
     more.push(`Best near-miss: held ${duration(nm)} of ${duration(need)}, ${duration(mv('near_miss_age_s'))} ago; ` +
       `broken by the ${ss.near_miss_term} term.`);

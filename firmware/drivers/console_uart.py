@@ -5,6 +5,7 @@ from micropython import const
 import asyncio
 
 MAX_LINE = const(128)
+_IDLE_MS = const(20)            # how often an idle USB console looks for a typed character
 _CR = const(13)
 _LF = const(10)
 
@@ -54,11 +55,54 @@ class LineAssembler:
                 self._n = 0
 
 
-def reply_for(console, item):
-    """The console's reply to one assembled item (a line, or the length of an overlong one)."""
-    if isinstance(item, int):
-        return console.too_long(item)
-    return console.handle_line(item)
+class PolledReader:
+    """A reader for `sys.stdin.buffer` that never blocks the asyncio loop. On MicroPython `stdin.read(n)` returns
+    only when n characters have arrived (shared/runtime/sys_stdio_mphal.c:60-75 and 137-142 loop
+    mp_hal_stdin_rx_chr, which waits in ports/esp32/mphalport.c:129-149), and `sys.stdin` is a text stream that
+    returns str. So: read bytes from `.buffer`, one at a time, only while `poll(0)` says one is waiting
+    (mp_hal_stdio_poll, mphalport.c:108-122); sleep `idle_ms` when none is. `poller`: a select.poll() with the
+    stream registered for POLLIN (built here when None)."""
+
+    def __init__(self, stream, poller=None, idle_ms=_IDLE_MS, chunk=64):
+        if poller is None:
+            import select
+            poller = select.poll()
+            poller.register(stream, select.POLLIN)
+        self._s = stream
+        self._p = poller
+        self._idle_ms = idle_ms
+        self._buf = bytearray(chunk)
+
+    async def read(self, n):
+        """Up to n bytes (at most `chunk`) as soon as at least one is there; b"" at end of stream."""
+        buf = self._buf
+        n = min(n, len(buf))
+        while True:
+            k = 0
+            while k < n and self._p.poll(0):
+                b = self._s.read(1)
+                if not b:
+                    if k == 0:
+                        return b""
+                    break
+                buf[k] = b[0]
+                k += 1
+            if k:
+                return bytes(buf[:k])
+            await asyncio.sleep_ms(self._idle_ms)
+
+
+def usb_console(console, stdin, stdout, poller=None, writer=None, idle_ms=_IDLE_MS):
+    """The USB (REPL) console of the board: `stdin`/`stdout` are sys.stdin/sys.stdout. Bytes are read from
+    `stdin.buffer` without blocking (PolledReader); replies go through an asyncio StreamWriter on stdout (its
+    write keeps what a stream did not accept, extmod/asyncio/stream.py:66-74)."""
+    if poller is None:
+        import select
+        poller = select.poll()
+        poller.register(stdin, select.POLLIN)
+    if writer is None:
+        writer = asyncio.StreamWriter(stdout, {})
+    return ConsoleStream(console, PolledReader(stdin.buffer, poller, idle_ms), writer)
 
 
 class ConsoleStream:
@@ -82,9 +126,6 @@ class ConsoleStream:
                 self._lines.reset()
                 return
             for item in self._lines.feed(data):
-                if isinstance(item, int):
-                    reply = c.too_long(item)
-                else:
-                    reply = await c.handle_line_async(item)
+                reply = await c.reply_async(item)
                 self._writer.write(reply.encode())
                 await self._writer.drain()

@@ -5,10 +5,13 @@ from shunt.convert import SHUNT_RAW_MAX, SHUNT_RAW_MIN, BUS_RAW_LIMIT
 from micropython import const
 
 try:
-    from time import ticks_diff
+    from time import ticks_diff, ticks_add
 except ImportError:  # CPython: plain integers from a fake clock
     def ticks_diff(a, b):
         return a - b
+
+    def ticks_add(a, b):
+        return a + b
 
 _REG_CONFIG = const(0x00)
 _REG_SHUNT = const(0x01)
@@ -25,7 +28,6 @@ CONFIG_POR = const(0x4127)
 # 588 µs, one result every ≈ 942 ms (still inside the 1 000 ms sensor-fault limit), so that a multi-day
 # simulation runs at about one sample a second; never a user setting.
 CONFIGS = (0x4727, 0x453F, 0x4E9F)
-PERIODS_MS = (141, 150, 942)   # typical result periods (platform.md §1.2); diagnostics only, never integrated
 _CNVR = const(0x0400)       # Mask/Enable: assert ALERT on conversion ready
 _CVRF = const(0x0008)       # Mask/Enable: conversion ready; reading 0x06 clears it (platform.md §1.5)
 
@@ -39,6 +41,10 @@ _FAULT_SILENCE_MS = const(1000)   # ... or 1 000 ms without a good sample
 _CLEAR_GOOD = const(10)       # W13 clears after 10 consecutive good samples
 _PROBE_MS = const(1000)       # re-probe and re-configure every 1 s while faulted
 _CHECK_MS = const(1000)       # read back the configuration about once a second (platform.md §1.5)
+# ticks_ms wraps every 2^30 ms on the ESP32 and ticks_diff is valid within ±2^29 ms (6.2 days, extmod/modtime.c
+# :166-173): a stamp left alone longer reads as in the future. So the probe stamp follows every healthy poll,
+# and the others are moved up to _STALE_MS when older; every rule above compares ages of at most a few seconds.
+_STALE_MS = const(60000)
 
 
 class INA226:
@@ -120,23 +126,13 @@ class INA226:
         try:
             if not self._read(_REG_MASK) & _CVRF:
                 return NONE
-            i2c = self._i2c
-            addr = self.address
             b = self._shunt
-            try:
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_SHUNT, b)
+            self._read_into(_REG_SHUNT, b)
             s = (b[0] << 8) | b[1]
             if s & 0x8000:
                 s -= 0x10000
             b = self._bus
-            try:
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
-            except OSError:
-                self.i2c_errors += 1
-                i2c.readfrom_mem_into(addr, _REG_BUS, b)
+            self._read_into(_REG_BUS, b)
         except OSError:
             self.i2c_errors += 1
             self.dropped += 1
@@ -150,13 +146,16 @@ class INA226:
         return SAMPLE
 
     # -- register access (retried once at once, BM §2) ---------------------------------------------------
-    def _read(self, reg):
-        b = self._buf
+    def _read_into(self, reg, b):
         try:
             self._i2c.readfrom_mem_into(self.address, reg, b)
         except OSError:
             self.i2c_errors += 1
             self._i2c.readfrom_mem_into(self.address, reg, b)
+
+    def _read(self, reg):
+        b = self._buf
+        self._read_into(reg, b)
         return (b[0] << 8) | b[1]
 
     def _write(self, reg, value):
@@ -184,11 +183,9 @@ class Sampler:
         self.fault = False            # W13
         self.faults = 0               # times the fault state was entered
         self.error = None             # text of the last probe failure, for the console
-        self.late = 0                 # gaps between good samples longer than 1.5 result periods (diagnostic)
         self._drops = 0
         self._good = 0
         self._last_good = now_ms
-        self._have_good = False
         self._probe_at = now_ms
         self._check_at = now_ms
         if not ina.ok:
@@ -212,6 +209,13 @@ class Sampler:
 
     def poll(self, now_ms):
         ina = self.ina
+        if not self.fault:
+            # a probe is due as soon as a fault begins, whatever the uptime (a boot-time stamp would wrap)
+            self._probe_at = ticks_add(now_ms, -_PROBE_MS)
+        if ticks_diff(now_ms, self._last_good) > _STALE_MS:
+            self._last_good = ticks_add(now_ms, -_STALE_MS)
+        if ticks_diff(now_ms, self._check_at) > _STALE_MS:
+            self._check_at = ticks_add(now_ms, -_STALE_MS)
         if self.fault and ticks_diff(now_ms, self._probe_at) >= _PROBE_MS and \
                 (not ina.ok or ticks_diff(now_ms, self._last_good) >= _PROBE_MS):
             # No good sample for a second while faulted: re-probe and re-configure (BM §2).
@@ -220,9 +224,6 @@ class Sampler:
             return self._silence(now_ms)
         r = ina.poll()
         if r == SAMPLE:
-            if self._have_good and ticks_diff(now_ms, self._last_good) > PERIODS_MS[ina.timing] * 3 // 2:
-                self.late += 1
-            self._have_good = True
             self._last_good = now_ms
             self._drops = 0
             if self.fault:

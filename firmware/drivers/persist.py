@@ -4,6 +4,7 @@ from shunt.saver import Saver, NONE as SAVE_NONE
 from drivers.store import SETTINGS, CALIBRATION
 
 SECRET_FILE = "secret.txt"
+LOCK_FILE = "lockout.json"  # console failures and the lockout's end in op_time: a restart keeps the back-off
 
 
 class Persistence:
@@ -67,6 +68,38 @@ class Persistence:
     def load_secret(self):
         """The stored console secret's text ("" if there is none)."""
         return self.store.load_text(SECRET_FILE, 200)
+
+    def load_lock(self, auth, diagnostics):
+        """Put the persisted console failures and lockout back into `auth` (issue 14). The lockout ends at an
+        op_time, which runs only while the device runs, as the board's ticks do."""
+        d, diags = self.store.load_json(LOCK_FILE)
+        diagnostics.extend(diags)
+        op = self.monitor.op_time_s
+        if d is None:
+            if diags:
+                auth.restore_lock(5, 1, 30000)      # an unreadable file never opens the door wider
+                self.save_lock(auth)                # and is replaced: it holds nothing else
+            return
+        f, n, end = d.get("failures"), d.get("lockouts"), d.get("lock_end_op_s")
+        for v in (f, n, end):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                diagnostics.append("%s: bad values: the console starts locked for 30 s" % LOCK_FILE)
+                auth.restore_lock(5, 1, 30000)
+                self.save_lock(auth)
+                return
+        left = end - op
+        auth.restore_lock(f, n, left * 1000 if left > 0 else 0)
+
+    def save_lock(self, auth):
+        """Called by auth.on_change after a failure, a success after failures, or the end of a lockout."""
+        f, n, ms = auth.lock_state()
+        ok, diags = self.store.save_json(LOCK_FILE, {"failures": f, "lockouts": n,
+                                                     "lock_end_op_s": self.monitor.op_time_s + (ms + 999) // 1000})
+        if not ok:
+            self.monitor.warn.set(10)
+            if self.log is not None:
+                for m in diags:
+                    self.log("diag: " + m)
 
     def acknowledge(self, offset_nv, offset_op_s):
         """The user has read the start-up diagnostics of damaged files: the values in force are written over

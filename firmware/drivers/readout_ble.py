@@ -13,8 +13,8 @@
 #   returns the connection;
 # - while a central is connected NimBLE stops advertising, so the beacon goes on NON-connectable (the console
 #   allows one session; no second central can connect). It learns about connections from `irq(event, data)`:
-#   register it with aioble's dispatcher (`aioble.core.register_irq_handler(beacon.irq, None)`, aioble 0.6.2),
-#   or let the console call `set_connected(n)`.
+#   main.py registers it with aioble's dispatcher (`aioble.core.register_irq_handler(beacon.irq, None)`,
+#   aioble 0.6.2); without that the console's `set_connected(n)` is used.
 # - With `instant_readout` off, the payloads are flags + NUS UUID and the name; the beacon then re-advertises
 #   only when that changes something (turned off, name changed, connection closed).
 # Not verified on hardware here: non-connectable advertising during a connection on the ESP32 NimBLE port.
@@ -55,21 +55,42 @@ class ReadoutBeacon:
         self._resp = b""
         self._console_adv = readout.console_adv_data()
         self.connections = 0
+        self.irq_tracked = False   # irq() has seen a connect: set_connected() no longer overrides it
+        self._handles = []         # the connected central (at most one)
+        self._refused = []         # handles of extra centrals being disconnected
         self._beaconing = False    # the last gap_advertise carried the Victron record
         self._refresh_name()
 
-    # Connection tracking, so that the beacon never reopens connectable advertising during a session.
+    # Connection tracking, so that the beacon never reopens connectable advertising during a session. main.py
+    # registers `irq` with aioble's dispatcher (aioble 0.6.2 core.py:53-73), so the state changes in the IRQ
+    # itself, before any task runs. Connections are tracked by handle: NimBLE reports a failed connection as a
+    # disconnect without a connect (extmod/nimble/modbluetooth_nimble.c:458), which must not count as the
+    # session's end; and NimBLE allows several connections, so a second central is disconnected at once.
     def irq(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
-            self.connections += 1
+            self.irq_tracked = True
+            h = data[0]
+            if self._handles:
+                self._refused.append(h)
+                try:
+                    self._ble.gap_disconnect(h)
+                except OSError:
+                    pass
+            else:
+                self._handles.append(h)
         elif event == _IRQ_CENTRAL_DISCONNECT:
-            if self.connections:
-                self.connections -= 1
+            h = data[0]
+            if h in self._handles:
+                self._handles.remove(h)
+            elif h in self._refused:
+                self._refused.remove(h)
+        self.connections = len(self._handles)
         return None                        # let aioble's own handlers see every event
 
     def set_connected(self, n):
-        """For a console that tracks its connections itself: the number of connected centrals."""
-        self.connections = n
+        """For a console that tracks its connections itself (no IRQ registration): the number connected."""
+        if not self.irq_tracked:
+            self.connections = n
 
     def name(self):
         """The BLE name: `device_name`, or `Shunt-XXXX` from the MAC when that is empty (BM §1)."""
@@ -87,6 +108,12 @@ class ReadoutBeacon:
         if n != self._name:
             self._name = n
             self._resp = readout.scan_response(n)
+            # The GAP Device Name characteristic (what a phone shows once connected, and what iOS caches) is
+            # separate from the advertised name: extmod/modbluetooth.c:347 (config gap_name, v1.28.0).
+            try:
+                self._ble.config(gap_name=n)
+            except OSError:
+                pass    # the stack refused (not active): the advertised name still carries it
             return True
         return False
 

@@ -24,6 +24,7 @@ class Sensor:
         self.last_ms = None          # time of the latest good sample
         self.measuring = False       # a good measurement exists and the sensor is not in fault (VD §3.7)
         self.raw_shunt = 0
+        self.result = 0
         self.dt_ms = 0
 
     def start(self, now_ms):
@@ -39,6 +40,7 @@ class Sensor:
     def poll(self, now_ms, offset_nv):
         sampler = self.sampler
         r = sampler.poll(now_ms)
+        self.result = r              # NONE, SAMPLE or DROPPED (drivers.ina226)
         warn = self.warn
         if sampler.fault:
             if not warn.mask & W13:

@@ -75,15 +75,3 @@ class VeDirectPort:
         n = self.uart.write(mv) or 0
         self.tx_backlog += n
         return n
-
-    async def run(self, get_monitor, poll_ms=20):
-        """The app's asyncio task: poll every `poll_ms`, with intervals measured by ticks_diff.
-        get_monitor() returns the Monitor, or None while there is no valid measurement."""
-        import asyncio
-        import time
-        last = time.ticks_ms()
-        while True:
-            await asyncio.sleep_ms(poll_ms)
-            now = time.ticks_ms()
-            self.poll(time.ticks_diff(now, last), get_monitor())
-            last = now

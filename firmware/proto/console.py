@@ -46,13 +46,24 @@ _COMMANDS = {
     "save": (0, 0, _AUTH, "save: save the state now"),
     "relay": (1, 1, _AUTH, "relay on|off: remote relay command (relay_mode remote only)"),
     "instant_readout_rekey": (0, 0, _AUTH, "instant_readout_rekey: draw a new instant_readout_key"),
+    "acknowledge": (0, 0, _AUTH, "acknowledge: accept the start-up diagnostics of damaged files (W10): the values "
+                                 "in force are saved, the damaged files stay as *.bad"),
     "auth": (0, 1, _OPEN, "auth: get a nonce; auth <64 hex>: answer HMAC-SHA256(secret, nonce)"),
     "logout": (0, 0, _OPEN, "logout: end the authenticated session"),
     "passwd": (1, 1, _AUTH, "passwd <64 hex>: new secret XOR HMAC-SHA256(key, 'passwd' + nonce)"),
 }
 _ORDER = ("help", "list", "get", "set", "status", "sync_status", "warnings", "history", "synchronize", "set_soc",
           "zero_current", "clear_history", "restore_defaults", "apply_battery_type", "restart", "save", "relay",
-          "instant_readout_rekey", "auth", "logout", "passwd")
+          "instant_readout_rekey", "acknowledge", "auth", "logout", "passwd")
+COMMANDS = _COMMANDS      # the table host tools read (tools/shuntctl.py): one owner of arity and the auth rule
+ORDER = _ORDER
+
+
+def needs_auth(cmd):
+    """True if console command `cmd` changes something and so needs an authenticated session."""
+    spec = _COMMANDS.get(cmd)
+    return spec is not None and spec[2] == _AUTH
+
 
 # BM §9: H1..H18, name and unit as sent in the text protocol.
 _HIST = (
@@ -73,11 +84,11 @@ _WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest v
          "lead-acid constants on a lithium bank")
 
 # BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
-_SYNC_ORDER = ("synchronized", "restored", "mode", "mode_note", "auto_sync", "voltage_ok", "voltage_mv",
-               "charged_voltage_mv", "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
+_SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
+               "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
                "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
                "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
-               "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah")
+               "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah", "mode_note")
 
 # Key suffix -> (unit, decimals of the shown value): how sync_status values get their units.
 _SUFFIX = (("_cpct", "%", 2), ("_permille", "%", 1), ("_mah", "mAh", 0), ("_mv", "mV", 0), ("_ma", "mA", 0),
@@ -112,19 +123,34 @@ def quote(text):
 
 
 def unquote(text):
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        out = []
-        esc = False
-        for c in text[1:-1]:
-            if esc:
-                out.append(c)
-                esc = False
-            elif c == "\\":
-                esc = True
-            else:
-                out.append(c)
-        return "".join(out)
-    return text
+    """The text of a value as `quote` writes it; a value not starting with '"' is taken as it is. ValueError
+    says what is wrong with a broken quoted string (never a silent guess such as an empty name)."""
+    if text[:1] != '"':
+        return text
+    out = []
+    esc = False
+    for i in range(1, len(text)):
+        c = text[i]
+        if esc:
+            if c not in '"\\':
+                raise ValueError("'\\%s' at character %d: only \\\" and \\\\ are escapes" % (c, i + 1))
+            out.append(c)
+            esc = False
+        elif c == "\\":
+            esc = True
+        elif c == '"':
+            if i != len(text) - 1:
+                raise ValueError("text after the closing quote at character %d: write \\\" for a quote inside"
+                                 % (i + 1))
+            return "".join(out)
+        else:
+            out.append(c)
+    if esc:
+        raise ValueError("the value ends with a lone backslash: no closing quote (write \\\\ for a backslash)")
+    if text[-2:] == '\\"':
+        raise ValueError("no closing quote: the last '\"' is escaped by the backslash before it "
+                         "(write \\\\ for a backslash)")
+    raise ValueError("no closing quote")
 
 
 class Console:
@@ -139,6 +165,8 @@ class Console:
         self.authenticated = False
         self._nonce = None
         self._pad = None
+        self._epoch = 0             # auth.epoch when this session authenticated (a new secret ends it)
+        self._last_ms = 0           # auth.clock_ms at this session's last request (idle timeout)
 
     # --- session -----------------------------------------------------------------------------------
     def disconnect(self):
@@ -157,6 +185,15 @@ class Console:
             self.auth.elapse(dt_ms)
 
     # --- entry points --------------------------------------------------------------------------------
+    def reply(self, item):
+        """The reply to one item of a transport's LineAssembler: a line, or the length of an overlong line it
+        dropped (the one line-to-reply step of every transport)."""
+        return self.too_long(item) if isinstance(item, int) else self.handle_line(item)
+
+    async def reply_async(self, item):
+        """As reply, through handle_line_async (the board's transports)."""
+        return self.too_long(item) if isinstance(item, int) else await self.handle_line_async(item)
+
     def handle_line(self, line):
         """One request line (bytes or str, with or without its line end) -> the whole reply text."""
         try:
@@ -212,6 +249,7 @@ class Console:
             if (o < 0x20 and o != 9) or o == 0x7F:
                 return _err("ENCODING", "control byte 0x%02x at character %d: only printable text" % (o, i + 1))
         text = text.strip()
+        self._session()
         if not text:
             return _err("EMPTY", "empty line: type 'help' for the commands")
         words = text.split()
@@ -229,6 +267,19 @@ class Console:
     def _need_auth(self):
         if not self.authenticated:
             raise _Err("AUTH", "changing anything needs an authenticated session: see 'help auth'")
+
+    def _session(self):
+        # Issue 14: a session ends when the secret changed under it (passwd elsewhere) or after IDLE_MS without
+        # a request (a USB console never sees end-of-file on a board). Checked at each request.
+        a = self.auth
+        if a is None:
+            return
+        if self.authenticated:
+            if a.epoch != self._epoch:
+                self.disconnect()
+            elif a.clock_ms - self._last_ms >= _auth.IDLE_MS:
+                self.disconnect()
+        self._last_ms = a.clock_ms
 
     def _dispatch(self, cmd, text, words):
         return getattr(self, "_c_" + cmd)(text, words)
@@ -331,6 +382,7 @@ class Console:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
         lines.append("current_offset=%s" % self._offset_text(self.device.offset_nv))
+        lines.extend(_call(self.device, "status_lines", ()))    # board health: BLE off, failed tasks
         return _ok(lines, "status")
 
     def _c_sync_status(self, text, words):
@@ -380,7 +432,10 @@ class Console:
         value = text.split(None, 2)[2]
         r = _st.row(name)
         if r[1] == _st.TEXT:
-            value = unquote(value)
+            try:
+                value = unquote(value)
+            except ValueError as e:
+                raise _Err("VALUE", "%s: %s" % (name, e))
         changed = self._settings_call(self.device.set_setting, name, value)
         shown = "(stored)" if r[1] == _st.KEY else self._value_text(r)
         return _ok([], "%s=%s%s" % (name, shown, "" if changed else " (unchanged)"))
@@ -487,6 +542,17 @@ class Console:
         self._settings_call(self.device.rekey)
         return _ok([], "instant_readout_key replaced: read it with 'get instant_readout_key'")
 
+    def _c_acknowledge(self, text, words):
+        fn = getattr(self.device, "acknowledge", None)
+        if fn is None:
+            raise _Err("STATE", "acknowledge: nothing to acknowledge on this device")
+        lines = ["diag=" + _printable(d) for d in getattr(self.device, "unacknowledged", ())]
+        try:
+            fn()
+        except OSError as e:
+            raise _Err("STORAGE", "not acknowledged: the files were not saved (%s)" % _show(str(e)))
+        return _ok(lines, "acknowledged %d diagnostics" % len(lines))
+
     # --- authentication ------------------------------------------------------------------------------
     def _c_auth(self, text, words):
         a = self.auth
@@ -498,14 +564,17 @@ class Console:
             if not a.has_key():
                 raise _Err("NOSECRET", "no secret is set and the setup code is spent: restart the device and "
                                        "use the setup code printed on the USB console")
-            n = a.challenge()
+            n = a.challenge(self)
             self._nonce = n
             return _ok([], "nonce=" + _auth.to_hex(n))
         nonce = self._nonce
         self._nonce = None  # one answer per nonce, right or wrong
         setup = not a.has_secret()
-        pad = a.verify(nonce, _auth.from_hex(words[1].lower(), 32))
+        pad = a.verify(nonce, _auth.from_hex(words[1].lower(), 32), self)
         if pad is None:
+            if a.stale:
+                raise _Err("AUTH", "the challenge expired: send 'auth' again (not counted as a failure)")
+            self.disconnect()   # a wrong answer ends the session it was given in
             if a.locked():
                 raise _Err("LOCKED", "wrong answer: console locked for %d s" % _ceil_s(a.lock_ms))
             if nonce is None:
@@ -513,6 +582,7 @@ class Console:
             raise _Err("AUTH", "wrong answer: %d tries left before lockout" % a.tries_left())
         self.authenticated = True
         self._pad = pad
+        self._epoch = a.epoch
         if setup:
             return _ok([], "authenticated with the one-time setup code: set a secret now with passwd")
         return _ok([], "authenticated")
@@ -528,16 +598,19 @@ class Console:
         if masked is None:
             raise _Err("VALUE", "passwd: must be 64 hex characters (the new secret XOR the pad)")
         a = self.auth
-        old = a.secret_hex()
         new = a.unmask(self._pad, masked)
-        a.set_secret(new)
         try:
-            self.device.store_secret(a.secret_hex())
+            self.device.store_secret(_auth.to_hex(new))
         except OSError as e:
-            a.load_secret_hex(old)
             raise _Err("STORAGE", "secret not saved (%s): nothing changed" % _show(str(e)))
+        a.set_secret(new)       # a new epoch: every other session ends
+        self._epoch = a.epoch   # this one goes on
         self._pad = None
         return _ok([], "secret changed")
+
+
+def _printable(t):
+    return "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in t)
 
 
 def _arity(spec):

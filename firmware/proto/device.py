@@ -41,6 +41,11 @@ class Device:
         self.zero_result = None           # (offset_nv or None, message) of the last measurement
         self.restart_requested = False    # the app resets once the reply has left
         self.log = log
+        self.notes = {}                   # board health for `status` (firmware/tasks.py, main.py): name -> text
+
+    def status_lines(self):
+        """The board's health lines for the console's `status` (name=text, sorted): BLE off, failed tasks."""
+        return ["%s=%s" % (k, self.notes[k]) for k in sorted(self.notes)]
 
     # ---- settings (BM §1) -------------------------------------------------------------------------------
     def set_setting(self, name, text):
@@ -119,11 +124,22 @@ class Device:
             self.settings.load_dict(before)
             raise
 
+    @property
+    def unacknowledged(self):
+        """Start-up diagnostics of damaged files not yet acknowledged (the console lists them)."""
+        return getattr(self.storage, "unacknowledged", [])
+
+    @property
+    def unacknowledged(self):
+        """The start-up diagnostics of damaged files not yet acknowledged (the storage port keeps them)."""
+        return getattr(self.storage, "unacknowledged", ())
+
     def acknowledge(self):
         """The user has read the diagnostics of damaged files: the values in force replace them (issue 14)."""
         self.storage.acknowledge(self.offset_nv, self.offset_op_s)
 
     # ---- state commands (BM §4.3, §4.4, §9, §11.1, §14.2) -------------------------------------------------
+    # Alike on purpose (one apply-then-save pair per command, so each is one line for its callers to find).
     def synchronize(self):
         """Manual sync to 100 % (§4.4)."""
         self.monitor.synchronize()
@@ -178,6 +194,15 @@ class Device:
         if nv is None:
             raise ValueError(msg)
         return nv
+
+    def zero_current_overdue(self, sensor_fault):
+        """The app calls this once 10 s of wall time have passed: a measurement that cannot complete (sensor
+        fault, stalled sampling) ends with a clear rejection, so that no one waits for it for ever."""
+        r = self.zero.end_overdue(sensor_fault)
+        if r is not None:
+            self.zero_result = r
+            if self.log is not None:
+                self.log("zero_current: " + r[1])
 
     def zero_current_finish(self, rating_mv):
         """The app calls this once the measurement has run 10 s: judge it, apply and save a good offset."""

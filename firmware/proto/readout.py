@@ -132,26 +132,6 @@ def aux_from_monitor(mon):
     return 1, 0 if v < 0 else (0xFFFE if v > 0xFFFE else v)
 
 
-def new_key(urandom, old_key=b""):
-    """A new random 16-byte key; drawn again while its first byte (the receivers' key check byte) equals the
-    old key's, so that old receivers see the mismatch (platform.md §4.3, battery-monitor.md §12.1)."""
-    while True:
-        k = bytes(urandom(KEY_LEN))
-        if len(k) != KEY_LEN:
-            raise ValueError("urandom returned %d bytes: need 16" % len(k))
-        if not old_key or k[0] != old_key[0]:
-            return k
-
-
-def ensure_key(settings, urandom):
-    """First start: store a random key when none is stored (battery-monitor.md §1). Returns True if it did;
-    the caller persists the settings as for any firmware write."""
-    if len(settings.values["instant_readout_key"]) == KEY_LEN:
-        return False
-    settings.set_stored("instant_readout_key", new_key(urandom), False)
-    return True
-
-
 def default_name(mac):
     """`Shunt-XXXX` from the last two MAC bytes, uppercase hex (battery-monitor.md §1)."""
     return "Shunt-%02X%02X" % (mac[-2], mac[-1])

@@ -281,9 +281,3 @@ class TextSchedule:
         self._since_cycle = t if t < self.period_ms and not self._held else 0
         self._held = False
 
-    def wait_ms(self):
-        """Milliseconds until a cycle can be due (0 if it is due now)."""
-        a = self.period_ms - self._since_cycle
-        b = self.hold_ms - self._since_hex
-        a = a if a > b else b
-        return a if a > 0 else 0

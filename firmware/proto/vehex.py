@@ -5,7 +5,9 @@ from micropython import const
 import struct
 
 from shunt.fixed import rdiv
+from shunt.settings import hex_digit
 from proto.vedirect import PID, FW, VERSION_WORD, MODEL
+from shunt.settings import nearest_stored, row as setting_row
 
 MAX_FRAME_CHARS = const(140)     # VD §4.5 / U10: a partial frame above 140 characters is dropped
 FRAME_TIMEOUT_MS = const(1000)   # VD §4.5 / U10: a partial frame is dropped after 1000 ms without LF
@@ -29,7 +31,9 @@ _LIMITS = ((0, 0), (0, 0xFE), (0, 0xFFFE), (-0x8000, 0x7FFE), (0, 0xFFFFFFFE), (
 _NA = (0, 0xFF, 0xFFFF, 0x7FFF, 0xFFFFFFFF, 0x7FFFFFFF)
 _PACK = ("", "<B", "<H", "<h", "<I", "<i")
 
-# Settings registers (BM §1 "HEX register" column, VD §4.6): id -> (setting name, wire type). R/W, persisted.
+# Settings registers (BM §1 "HEX register" column, VD §4.6): id -> (setting name, wire type). R/W, persisted;
+# the stored unit is the wire unit (0.1 V for the BMV's alarm and relay voltages). An out-of-range SET answers
+# flags 0x04 with the nearest valid value and changes nothing (BMV HEX document: :800100000003D -> :8001004010038).
 SETTING_REGS = {
     0x1000: ("capacity", UN16),
     0x1001: ("charged_voltage", UN16),
@@ -50,6 +54,13 @@ SETTING_REGS = {
     0x0323: ("alarm_high_voltage_clear", UN16),
     0x0328: ("alarm_low_soc_set", UN16),
     0x0329: ("alarm_low_soc_clear", UN16),
+    # Relay (BMV HEX document; VD §4.6): mode 0..2 = default, charge, remote; 0x034E (control) is below.
+    0x034D: ("relay_invert", UN8),
+    0x034F: ("relay_mode", UN8),
+    0x0350: ("relay_low_voltage_set", UN16),
+    0x0351: ("relay_low_voltage_clear", UN16),
+    0x0352: ("relay_high_voltage_set", UN16),
+    0x0353: ("relay_high_voltage_clear", UN16),
     # Issue 18: the aux input and its alarms (VD §4.6; BMV-712 ids and units, hex_pairs.txt).
     0xEEF8: ("aux_input", UN8),
     0x0324: ("alarm_low_starter_set", UN16),
@@ -63,6 +74,8 @@ SETTING_REGS = {
     0x032C: ("alarm_high_temperature_set", UN16),
     0x032D: ("alarm_high_temperature_clear", UN16),
 }
+_RELAY_CONTROL = const(0x034E)
+_RELAY_REMOTE = const(2)
 
 # Aux values (VD §4.6): register -> (aux mode that has it, wire type); any other mode or no value -> n/a.
 _AUX_VALUE_REGS = {0xED7D: (0, SN16), 0x0382: (1, UN16), 0x0383: (1, SN16), 0xEDEC: (2, UN16)}
@@ -112,15 +125,6 @@ def _encode_into(out, p, cmd, payload, n):
     out[p + 1] = _HEX[c & 15]
     out[p + 2] = 10
     return p + 3
-
-
-def _hexval(c):
-    if 48 <= c <= 57:
-        return c - 48
-    c |= 0x20
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
 
 
 class HexHandler:
@@ -198,7 +202,7 @@ class HexHandler:
         if k < 3 or not (k & 1):
             self._error()
             return 0
-        cmd = _hexval(line[0])
+        cmd = hex_digit(line[0])
         if cmd < 0:
             self._error()
             return 0
@@ -206,8 +210,8 @@ class HexHandler:
         nb = (k - 1) >> 1
         s = cmd
         for j in range(nb):
-            hi = _hexval(line[1 + 2 * j])
-            lo = _hexval(line[2 + 2 * j])
+            hi = hex_digit(line[1 + 2 * j])
+            lo = hex_digit(line[2 + 2 * j])
             if hi < 0 or lo < 0:
                 self._error()
                 return 0
@@ -236,9 +240,11 @@ class HexHandler:
         self._reply(4, pay, 2)
 
     def _unknown_cmd(self, cmd):
+        # two data bytes, as the MPPT HEX document's example :253 -> :3020050
         pay = self._pay
         pay[0] = cmd
-        self._reply(3, pay, 1)
+        pay[1] = 0
+        self._reply(3, pay, 2)
 
     def _dispatch(self, cmd, b, n):
         pay = self._pay
@@ -255,6 +261,8 @@ class HexHandler:
             pay[1] = w >> 8
             self._reply(5 if cmd == 1 else 1, pay, 2)
             return
+        if cmd == 0xA:
+            return  # an async frame is the device's to send (VD §4.2); one from the host gets no reply
         if cmd != 7 and cmd != 8:
             self._unknown_cmd(cmd)
             return
@@ -290,6 +298,14 @@ class HexHandler:
     def _na(self, pay, typ):
         struct.pack_into("<I" if _SIZE[typ] == 4 else ("<H" if _SIZE[typ] == 2 else "<B"), pay, 3, _NA[typ])
         return F_OK, _SIZE[typ]
+
+    def _word(self, pay, w, last):
+        # product id / firmware version records: 00, the word little-endian, then `last` (VD §4.6)
+        pay[3] = 0
+        pay[4] = w & 0xFF
+        pay[5] = w >> 8
+        pay[6] = last
+        return F_OK, 4
 
     def _str(self, pay, s, size):
         n = len(s)
@@ -340,9 +356,9 @@ class HexHandler:
             return self._put(pay, SN16, self.device.current_offset_lsb)
         if reg in COMMAND_REGS:
             return self._put(pay, UN8, 0)
-        if reg == 0x034E:
+        if reg == _RELAY_CONTROL:
             return self._put(pay, UN8, 1 if getattr(m, "relay_active", 0) else 0)
-        if reg == 0x034F or reg == 0x0104:
+        if reg == 0x0104:
             return self._put(pay, UN8, 0)
         if reg == 0xEEB8:
             return self._put(pay, SN16, 0)
@@ -351,17 +367,9 @@ class HexHandler:
         if reg == 0xEEFB:
             return self._put(pay, UN16, st["shunt_rating_a"])
         if reg == 0x0100:
-            pay[3] = 0
-            pay[4] = PID & 0xFF
-            pay[5] = PID >> 8
-            pay[6] = 0xFF
-            return F_OK, 4
+            return self._word(pay, PID, 0xFF)
         if reg == 0x0102:
-            pay[3] = 0
-            pay[4] = FW & 0xFF
-            pay[5] = FW >> 8
-            pay[6] = 0
-            return F_OK, 4
+            return self._word(pay, FW, 0)
         if reg == 0x010A:
             return self._str(pay, self.serial, 24)
         if reg == 0x010B:
@@ -398,6 +406,10 @@ class HexHandler:
             if vn != _SIZE[typ]:
                 return F_PARAM, 0
             v = b[off] if typ == UN8 else b[off] | (b[off + 1] << 8)
+            near = nearest_stored(r[0], v)
+            if near != v:
+                self._put(pay, typ, near)
+                return F_PARAM, _SIZE[typ]
             try:
                 dev.set_stored(r[0], v)
             except (ValueError, OSError):
@@ -421,37 +433,45 @@ class HexHandler:
             for j in range(vn):
                 pay[3 + j] = b[off + j]
             return F_OK, vn
-        if reg == 0x034E:
-            if vn != 1 or b[off] > 1:
+        if reg == _RELAY_CONTROL:
+            # BMV rule: the relay follows 0x034E in remote mode only; otherwise refused with the state in force
+            if vn != 1:
                 return F_PARAM, 0
+            if b[off] > 1 or self.settings.values["relay_mode"] != _RELAY_REMOTE:
+                self._get(reg, pay)
+                return F_PARAM, 1
             try:
                 dev.relay(b[off])
             except (ValueError, OSError):
                 return F_PARAM, 0
             return self._get(reg, pay)
-        if reg == 0x034F:
-            if vn != 1 or b[off] != 0:
-                return F_PARAM, 0
-            return self._get(reg, pay)
         if reg == 0xEEB8:
-            if vn != 2 or b[off] or b[off + 1]:
+            # one valid value (MON 0): anything else answers 0x04 with it
+            n = 2
+            if vn != n:
                 return F_PARAM, 0
-            return self._get(reg, pay)
+            flags, dn = self._get(reg, pay)
+            ok = b[off] == pay[3] and (n == 1 or b[off + 1] == pay[4])
+            return (F_OK if ok else F_PARAM), dn
         if reg == 0x010C:
-            # 0..32 printable ASCII bytes with an optional trailing NUL (VD §4.6, U12)
+            # String20: 0..20 printable ASCII bytes with an optional trailing NUL (issue 15; the settings table
+            # owns the limit); refused with the name in force
             if vn and b[off + vn - 1] == 0:
                 vn -= 1
-            if vn > 32:
-                return F_PARAM, 0
-            for j in range(vn):
+            ok = vn <= setting_row("device_name")[5]
+            for j in range(vn if ok else 0):
                 c = b[off + j]
                 if c < 0x20 or c > 0x7E:
-                    return F_PARAM, 0
-            try:
-                dev.set_stored("device_name", bytes(b[off:off + vn]).decode())
-            except (ValueError, OSError):
-                return F_PARAM, 0
-            return self._get(reg, pay)
+                    ok = False
+            if ok:
+                try:
+                    dev.set_stored("device_name", bytes(b[off:off + vn]).decode())
+                except OSError:
+                    return F_PARAM, 0       # the save failed: no data, as for every setting
+                except ValueError:
+                    ok = False
+            flags, dn = self._get(reg, pay)
+            return (F_OK if ok else F_PARAM), dn
         if self._readonly(reg):
             return F_NOT_SUPPORTED, 0
         return F_UNKNOWN, 0

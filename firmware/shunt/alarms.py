@@ -9,10 +9,6 @@ AR_LOW_SOC = const(4)
 
 # An alarm becomes active when its condition has held for MORE than this (§10, strictly greater).
 SET_DELAY_MS = const(10000)
-# Accumulators saturate just past the delay so they stay small ints (§0.2 allows saturation).
-_SAT_MS = const(10001)
-
-
 def eff_clear_low(set_v, clear_v):
     """§1 effective clear value of a low-type pair: `clear` if clear ≥ set, else `set` (U23)."""
     return clear_v if clear_v >= set_v else set_v
@@ -24,32 +20,51 @@ def eff_clear_high(set_v, clear_v):
 
 
 class Latch:
-    """One delayed condition of §10 / §11.1: active once its set condition has held continuously for more than
-    10 000 ms, inactive at once on the first sample past the effective clear value. The accumulator restarts on
-    any sample where the condition does not hold (the caller folds an outage into `held`, §0.2) and saturates
-    just past the delay so it stays a small int."""
+    """One delayed condition: active once its set condition has held continuously for more than `set_after_ms`
+    (§10 / §11.1: 10 000 ms), inactive on the first sample past the clear value, or, with `clear_after_ms`, once
+    that has held continuously for at least so long (the 10 min warnings W02b and W04, §13.2). An accumulator
+    restarts on any sample where its condition does not hold (the caller folds an outage into `held`, §0.2)
+    and saturates just past its delay so it stays a small int."""
 
-    def __init__(self):
+    def __init__(self, set_after_ms=SET_DELAY_MS, clear_after_ms=0):
         self.active = 0
         self.ms = 0
+        self.off_ms = 0
+        self._set_ms = set_after_ms
+        self._sat_ms = set_after_ms + 1
+        self._clear_ms = clear_after_ms
 
     def off(self):
         """Disabled (threshold 0, or not synchronised for a SOC condition): inactive at once."""
         self.active = 0
         self.ms = 0
+        self.off_ms = 0
+
+    def restart(self):
+        """An outage: both delays start again (§0.2); the state stays."""
+        self.ms = 0
+        self.off_ms = 0
 
     def step(self, held, cleared, dt_ms):
-        """`held`: the set condition holds in this sample; `cleared`: the value is past the effective clear value.
+        """`held`: the set condition holds in this sample; `cleared`: the value is past the clear value.
         Returns 1 if the latch became active in this sample. Allocation-free."""
         if held:
             a = self.ms + dt_ms
-            self.ms = a if a < _SAT_MS else _SAT_MS
+            self.ms = a if a < self._sat_ms else self._sat_ms
         else:
             self.ms = 0
         if self.active:
-            if cleared:
+            if not cleared:
+                self.off_ms = 0
+            elif self._clear_ms:
+                t = self.off_ms + dt_ms
+                if t >= self._clear_ms:
+                    self.active = 0
+                    t = 0
+                self.off_ms = t
+            else:
                 self.active = 0
-        elif self.ms > SET_DELAY_MS:
+        elif self.ms > self._set_ms:
             self.active = 1
             return 1
         return 0

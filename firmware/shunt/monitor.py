@@ -15,7 +15,6 @@ from shunt import history
 from shunt.aux import Aux
 
 _OUTAGE_MS = const(5000)
-_GAP_MS = const(1000)
 
 # Accumulators (shunt.fixed) are slices of one list q: [mAh, remainder cu, fraction pu].
 _CE = const(0)      # CE: 0 mah, 1 rem
@@ -101,12 +100,10 @@ class Monitor:
         self.i_int_ma = 0
         self.outage = 0
         self.measure_failed = 0     # set by the app during a sensor fault (VE.Direct V, I, P not available)
-        self.sample_gaps = 0
         self.unmeasured_s = 0
         self._unmeasured_ms = 0
         self.op_time_s = 0
         self._op_ms = 0
-        self.sync_event = SYNC_NONE   # the kind of the latest sync; the app clears it after the immediate save
         self.hist = [0] * 19
         self._cap_mah = settings.values["capacity"] * 1000
         self._reset_state()
@@ -299,8 +296,6 @@ class Monitor:
             self._unmeasured_ms = x - s * 1000
             dt = _OUTAGE_MS
             self.warn.set(12)
-        elif dt > _GAP_MS:
-            self.sample_gaps += 1
         # step 2: threshold (§3.4)
         i_int = i_ma
         if (i_ma if i_ma >= 0 else -i_ma) < self.thr_ma:
@@ -411,7 +406,6 @@ class Monitor:
         self.last_sync_soc = soc_before
         self.last_sync_i_ma = self.i_int_ma
         self._reset_sync_diag()
-        self.sync_event = kind
 
     def synchronize(self):
         """Manual sync (§4.4)."""

@@ -89,7 +89,8 @@ class Peukert:
                 while a < b:
                     a <<= 1
                     idx -= _S_COUNT
-            # s and wn by a 4-step restoring division of 16(a - b) by b (Appendix A).
+            # s and wn by a 4-step restoring division of 16(a - b) by b (Appendix A). Unrolled on purpose
+            # (tools/duplicates lists the four alike steps): the per-sample step runs it at every new current.
             r = a - b
             r <<= 1
             if r >= b:

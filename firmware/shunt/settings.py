@@ -47,7 +47,7 @@ TABLE = (
     ("relay_low_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_set", NUM, "V", 0, 0, 950, 1, None),
     ("relay_high_voltage_clear", NUM, "V", 0, 0, 950, 1, None),
-    ("device_name", TEXT, "", "", 0, 32, 0, None),
+    ("device_name", TEXT, "", "", 0, 20, 0, None),
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
     ("battery_type", ENUM, "", 0, 0, 1, 0, ("lead_acid", "lfp")),
@@ -162,8 +162,11 @@ def parse_fixed(text, decimals):
     return -v if neg else v
 
 
+_DIGITS_MAX = 12      # digits before or after the point: keeps every parsed value a small integer
+
+
 def _digits(s):
-    if len(s) > 12:
+    if len(s) > _DIGITS_MAX:
         return False
     for c in s:
         if c < "0" or c > "9":
@@ -229,9 +232,32 @@ def parse(name, text):
             raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
         return ZERO_C_CK + 100 * v
     v = parse_fixed(t, r[6])
+    if v is None and _too_long(t):
+        raise ValueError("%s %s: more than %d digits before or after the point (%s)"
+                         % (name, _show(t), _DIGITS_MAX, describe_range(r)))
     if v is None or v < r[4] or v > r[5]:
         raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
     return v
+
+
+def _too_long(t):
+    # issue 14: "00000000000012" is refused for its digits, not with a misleading range message
+    s = t[1:] if t[:1] in ("-", "+") else t
+    for part in s.split("."):
+        if len(part) > _DIGITS_MAX:
+            return True
+    return False
+
+
+def _why_not(t, decimals):
+    # What parse_fixed refused, in words (issue 14: "00000000000012" is no range error).
+    s = t[1:] if t[:1] in ("-", "+") else t
+    whole, _, frac = s.partition(".")
+    if (whole or frac) and all(c in "0123456789" for c in whole + frac):
+        if len(whole) > _DIGITS_MAX or len(frac) > _DIGITS_MAX:
+            return "more than %d digits" % _DIGITS_MAX
+        return "finer than the step (%d decimals)" % decimals if decimals else "not a whole number"
+    return "not a decimal number"
 
 
 def parse_key(t):
@@ -247,8 +273,8 @@ def from_hex(text, n):
         return None
     out = bytearray(n)
     for i in range(n):
-        hi = _hexval(text[2 * i])
-        lo = _hexval(text[2 * i + 1])
+        hi = hex_digit(ord(text[2 * i]))
+        lo = hex_digit(ord(text[2 * i + 1]))
         if hi < 0 or lo < 0:
             return None
         out[i] = hi * 16 + lo
@@ -259,8 +285,8 @@ def to_hex(b):
     return "".join("%02x" % x for x in b)
 
 
-def _hexval(c):
-    o = ord(c)
+def hex_digit(o):
+    """The value of one hex digit given as a character code (0-9, a-f, A-F), or -1."""
     if 48 <= o <= 57:
         return o - 48
     o |= 0x20
@@ -312,6 +338,24 @@ def check_stored(name, value):
     if not isinstance(value, (bytes, bytearray)) or len(value) != 16:
         raise ValueError("instant_readout_key: must be 16 bytes")
     return bytes(value)
+
+
+def nearest_stored(name, value):
+    """The allowed stored value nearest to an integer `value` of a NUM, LINKED, ENUM or TEMP setting (HEX
+    answers it with flags 0x04 when a SET is out of range, vedirect.md §4.3). Pure."""
+    r = row(name)
+    lo, hi = r[4], r[5]
+    if r[1] == TEMP:
+        # stored 0.01 K in whole °C steps, or 0 (off): the nearest of the clamped whole degree and off
+        c = (value - ZERO_C_CK + 50) // 100
+        near = ZERO_C_CK + 100 * (lo if c < lo else (hi if c > hi else c))
+        d = value - near
+        return 0 if value < 0 or (value < d if d > 0 else value < -d) else near
+    if r[1] == ENUM and r[0] != "nominal_voltage":
+        hi = len(r[7]) - 1
+    if r[1] == LINKED and value == -1:
+        return value
+    return lo if value < lo else (hi if value > hi else value)
 
 
 class Settings:

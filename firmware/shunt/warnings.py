@@ -2,6 +2,8 @@
 # Spec: battery-monitor.md §13.2 (warnings), §7 (W02), §2 (W08, W09, W12, W13), §0.2 (outages reset timers).
 from micropython import const
 
+from shunt.alarms import Latch
+
 _MIN_MS = const(60000)
 _10MIN_MS = const(600000)
 _60MIN_MS = const(3600000)
@@ -32,6 +34,7 @@ W16 = const(32768)      # aux input hardware absent / no value (issue 18, raised
 W17 = const(65536)      # LFP bank charging below 0 °C (issue 18, raised by shunt.aux)
 _MAX_CODE = const(17)
 _LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
+_GIGA = const(1000000000)
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -135,25 +138,20 @@ class Warnings:
         self.w1_mu_ma = 0
         self._w1_bad = 0
         self._w2a = 0
-        self._w2b = 0
+        self._w2b = Latch(_10MIN_MS - 1, _10MIN_MS)    # set after 10 min (≥ 600 000 ms), cleared after 10 min
         self._w2c = 0
-        self._w2b_on_ms = 0
-        self._w2b_off_ms = 0
         self._w2c_off_ms = 0
         self._w3_rest_ms = 0
         self._w3_judged = 0
         self.w3_v_mv = 0
         self.w3_soc_cpct = 0
         self.w3_n = 12
-        self._w4_on_ms = 0
-        self._w4_off_ms = 0
+        self._w4 = Latch(_10MIN_MS - 1, _10MIN_MS)
         self.w4_v_mv = 0
         self.w4_i_ma = 0
-        self._w8_ms = 0
-        self._w9_ms = 0
+        self._quiet_ms = [0, 0, 0]      # W08, W09, W12: time since the event, cleared at 60 s (§13.2)
         self.w11_i_ma = 0
         self.w11_soc_cpct = 0
-        self._w12_ms = 0
         self._w14_ms = 0
         self.w14_v_mv = 0
         self.w14_i_ma = 0
@@ -186,11 +184,11 @@ class Warnings:
         n = _code_num(code)
         self.mask |= 1 << (n - 1)
         if n == 8:
-            self._w8_ms = 0
+            self._quiet_ms[0] = 0
         elif n == 9:
-            self._w9_ms = 0
+            self._quiet_ms[1] = 0
         elif n == 12:
-            self._w12_ms = 0
+            self._quiet_ms[2] = 0
 
     def clear(self, code):
         """Clear Wn (int n or "Wnn")."""
@@ -235,165 +233,122 @@ class Warnings:
         """§0.3 step 8, after the nominal detection. Allocation-free."""
         m = self.mask
         v = mon.v_mv
-        i = mon.i_ma
-        i_int = mon.i_int_ma
-        out = mon.outage
         n = mon.nominal.nominal_v
         vch = mon.vch_mv
-
-        if out:
+        if mon.outage:
             # §0.2: the conditions were not observed during the gap; every warning timer restarts.
             self._w1_reset()
             self._w1_bad = 0
-            self._w2b_on_ms = 0
-            self._w2b_off_ms = 0
+            self._w2b.restart()
             self._w2c_off_ms = 0
             self._w3_rest_ms = 0
             self._w3_judged = 0
-            self._w4_on_ms = 0
-            self._w4_off_ms = 0
-            self._w8_ms = 0
-            self._w9_ms = 0
-            self._w12_ms = 0
+            self._w4.restart()
+            q = self._quiet_ms
+            q[0] = q[1] = q[2] = 0
             self._w14_ms = 0
             self._w15_ms = 0
             m |= W12
         else:
-            # ---- W01: one minute of op_time at a time.
-            t = self._w1_ms + dt_ms
-            self._w1_ms = t
-            if i_int == 0:
-                self._w1_zero_ms += dt_ms
-            a = self._w1_as + (i // 1000) * dt_ms
-            r = self._w1_rem + (i % 1000) * dt_ms
-            q = r // 1000
-            a += q
-            self._w1_rem = r - q * 1000
-            if a > _SAT_AS:
-                a = _SAT_AS
-            elif a < -_SAT_AS:
-                a = -_SAT_AS
-            self._w1_as = a
-            if t >= _MIN_MS:
-                m = self._w1_minute(m, mon.thr_ma)
-
-            # ---- W02 (b) and (c): 10 min timers.
-            if v < 750 * n or v > 1500 * n:
-                self._w2b_off_ms = 0
-                if not self._w2b:
-                    t = self._w2b_on_ms + dt_ms
-                    if t >= _10MIN_MS:
-                        self._w2b = 1
-                        t = 0
-                    self._w2b_on_ms = t
-            else:
-                self._w2b_on_ms = 0
-                if self._w2b:
-                    t = self._w2b_off_ms + dt_ms
-                    if t >= _10MIN_MS:
-                        self._w2b = 0
-                        t = 0
-                    self._w2b_off_ms = t
+            m = self._w01(m, mon, dt_ms)
+            # W02 (b) and (c): 10 min timers.
+            c = v < 750 * n or v > 1500 * n
+            self._w2b.step(c, not c, dt_ms)
             if self._w2c:
                 t = self._w2c_off_ms + dt_ms
                 if t >= _10MIN_MS:
                     self._w2c = 0
                     t = 0
                 self._w2c_off_ms = t
-
-            # ---- W03: rest period.
-            lim = 5 * mon.capacity_ah
-            thr = mon.thr_ma
-            if thr > lim:
-                lim = thr
-            if mon.synchronized and -lim <= i <= lim:
-                t = self._w3_rest_ms + dt_ms
-                if t > _60MIN_MS:
-                    t = _60MIN_MS
-                self._w3_rest_ms = t
-                if t >= _60MIN_MS:
-                    rule = 0
-                    if 12 * v <= 11800 * n and not mon.soc_below(600):
-                        rule = 1
-                    elif 12 * v >= 13300 * n and not mon.soc_above(200):
-                        rule = 2
-                    if rule:
-                        if not m & W03:
-                            m |= W03
-                            self.w3_v_mv = v
-                            self.w3_soc_cpct = mon.soc_cpct
-                            self.w3_n = n
-                    elif not self._w3_judged:
-                        m &= ~W03        # a later rest period that passes
-                    self._w3_judged = 1
-            else:
-                self._w3_rest_ms = 0
-                self._w3_judged = 0
-
-            # ---- W04.
-            if vch > 0 and v > vch and i_int < 0 and ((mon.synchronized and mon.soc_zero())
-                                                      or i_int <= -mon.i_tail_ma):
-                self._w4_off_ms = 0
-                if not m & W04:
-                    t = self._w4_on_ms + dt_ms
-                    if t >= _10MIN_MS:
-                        m |= W04
-                        self.w4_v_mv = v
-                        self.w4_i_ma = i_int
-                        t = 0
-                    self._w4_on_ms = t
-            else:
-                self._w4_on_ms = 0
-                if m & W04:
-                    t = self._w4_off_ms + dt_ms
-                    if t >= _10MIN_MS:
-                        m &= ~W04
-                        t = 0
-                    self._w4_off_ms = t
-
+            m = self._w03(m, mon, dt_ms)
+            # W04: a discharge above the charged voltage, 10 min on and 10 min off.
+            i_int = mon.i_int_ma
+            c = vch > 0 and v > vch and i_int < 0 and ((mon.synchronized and mon.soc_zero())
+                                                       or i_int <= -mon.i_tail_ma)
+            if self._w4.step(c, not c, dt_ms):
+                self.w4_v_mv = v
+                self.w4_i_ma = i_int
+            m = m | W04 if self._w4.active else m & ~W04
             m = self._chemistry(m, mon, dt_ms)
-
-            # ---- W08, W09, W12: 60 s without an event.
-            if m & W08:
-                t = self._w8_ms + dt_ms
-                if t >= _MIN_MS:
-                    m &= ~W08
-                    t = 0
-                self._w8_ms = t
-            if m & W09:
-                t = self._w9_ms + dt_ms
-                if t >= _MIN_MS:
-                    m &= ~W09
-                    t = 0
-                self._w9_ms = t
-            if m & W12:
-                t = self._w12_ms + dt_ms
-                if t >= _MIN_MS:
-                    m &= ~W12
-                    t = 0
-                self._w12_ms = t
-
-        # ---- W02 (a) at once, (c) on the sample itself (an outage sample can be a charging sample too).
+            m = self._quiet(m, W08, 0, dt_ms)
+            m = self._quiet(m, W09, 1, dt_ms)
+            m = self._quiet(m, W12, 2, dt_ms)
+        # W02 (a) at once, (c) on the sample itself (an outage sample can be a charging sample too).
         self._w2a = 1 if (vch > 0 and (vch < 1000 * n or vch > 1250 * n)) else 0
         if mon.nominal.over60:
             self._w2c = 1
             self._w2c_off_ms = 0
-        if self._w2a or self._w2b or self._w2c:
-            m |= W02
-        else:
-            m &= ~W02
-
-        # ---- W05, W06 follow their conditions.
-        if mon.op_time_s - mon.last_sync_s >= _W05_S:
-            m |= W05
-        else:
-            m &= ~W05
-        if mon.synchronized:
-            m &= ~W06
-        else:
-            m |= W06
-
+        m = m | W02 if self._w2a or self._w2b.active or self._w2c else m & ~W02
+        # W05, W06 follow their conditions.
+        m = m | W05 if mon.op_time_s - mon.last_sync_s >= _W05_S else m & ~W05
+        m = m & ~W06 if mon.synchronized else m | W06
         self.mask = m
+
+    def _quiet(self, m, bit, k, dt_ms):
+        """W08, W09, W12: cleared after 60 s of samples without their event (timer slot k)."""
+        if m & bit:
+            t = self._quiet_ms[k] + dt_ms
+            if t >= _MIN_MS:
+                m &= ~bit
+                t = 0
+            self._quiet_ms[k] = t
+        return m
+
+    def _w01(self, m, mon, dt_ms):
+        """W01 per sample: one minute of op_time at a time (closed by `_w1_minute`)."""
+        i = mon.i_ma
+        t = self._w1_ms + dt_ms
+        self._w1_ms = t
+        if mon.i_int_ma == 0:
+            self._w1_zero_ms += dt_ms
+        a = self._w1_as + (i // 1000) * dt_ms
+        r = self._w1_rem + (i % 1000) * dt_ms
+        q = r // 1000
+        a += q
+        self._w1_rem = r - q * 1000
+        if a > _SAT_AS:
+            a = _SAT_AS
+        elif a < -_SAT_AS:
+            a = -_SAT_AS
+        self._w1_as = a
+        if t >= _MIN_MS:
+            m = self._w1_minute(m, mon.thr_ma)
+        return m
+
+    def _w03(self, m, mon, dt_ms):
+        """W03 per sample: a rest period of 60 min judged once against the rest-voltage rules."""
+        i = mon.i_ma
+        lim = 5 * mon.capacity_ah
+        thr = mon.thr_ma
+        if thr > lim:
+            lim = thr
+        if not (mon.synchronized and -lim <= i <= lim):
+            self._w3_rest_ms = 0
+            self._w3_judged = 0
+            return m
+        t = self._w3_rest_ms + dt_ms
+        if t > _60MIN_MS:
+            t = _60MIN_MS
+        self._w3_rest_ms = t
+        if t < _60MIN_MS:
+            return m
+        v = mon.v_mv
+        n = mon.nominal.nominal_v
+        rule = 0
+        if 12 * v <= 11800 * n and not mon.soc_below(600):
+            rule = 1
+        elif 12 * v >= 13300 * n and not mon.soc_above(200):
+            rule = 2
+        if rule:
+            if not m & W03:
+                m |= W03
+                self.w3_v_mv = v
+                self.w3_soc_cpct = mon.soc_cpct
+                self.w3_n = n
+        elif not self._w3_judged:
+            m &= ~W03        # a later rest period that passes
+        self._w3_judged = 1
+        return m
 
     def _chemistry(self, m, mon, dt_ms):
         """W14 and W15: settings that do not fit the chemistry (issue 17). Allocation-free."""
@@ -417,11 +372,14 @@ class Warnings:
                 and 12 * v > _LEAD_REST_MV * n and i_int < 0 and -i_int <= 50 * mon.capacity_ah):
             t = self._w15_ms
             if t == 0:
-                self._w15_h6 = mon.hist[6]   # H6 (mAh, ≤ 0) at the start of the hour
+                self._w15_h6 = mon.h6_mah    # cumulative mAh drawn (H6's low limb, < 10^9) at the start
             t += dt_ms
             if t >= _60MIN_MS:
                 t = _60MIN_MS
-                if self._w15_h6 - mon.hist[6] >= 5 * mon.capacity_ah:     # 0.5 % of capacity drawn
+                d = mon.h6_mah - self._w15_h6
+                if d < 0:
+                    d += _GIGA                # the limb carried into H6's 10^9 part meanwhile
+                if d >= 5 * mon.capacity_ah:  # 0.5 % of capacity drawn in the hour
                     m |= W15
                     self.w15_v_mv = v
                     t = 0
@@ -516,7 +474,7 @@ class Warnings:
             if self._w2a:
                 parts.append("charged_voltage %s V is outside %s-%s V for a %d V system"
                              % (_fmt(mon.vch_mv // 100, 1), _fmt(10 * nv, 1), _fmt(125 * nv // 10, 1), nv))
-            if self._w2b:
+            if self._w2b.active:
                 parts.append("the battery voltage stayed outside %s-%s V for 10 min for a %d V system (now %s V)"
                              % (_fmt(75 * nv // 10, 1), _fmt(15 * nv, 1), nv, _fmt(mon.v_mv // 10, 2)))
             if self._w2c:

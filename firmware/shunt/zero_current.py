@@ -24,10 +24,12 @@ class ZeroCurrent:
         self.running = False
         self._sum = self._n = self._ms = 0
         self._lo = self._hi = 0
+        self._wall_ms = 0
 
     def start(self):
         self.running = True
         self._sum = self._n = self._ms = 0
+        self._wall_ms = 0
         self._lo = 32767
         self._hi = -32768
 
@@ -41,6 +43,27 @@ class ZeroCurrent:
         if raw > self._hi:
             self._hi = raw
         self._ms += dt_ms
+
+    def wall(self, dt_ms):
+        """Wall time passes (measured by the app): op_time stops with the samples during a sensor fault."""
+        if self.running:
+            self._wall_ms += dt_ms
+
+    @property
+    def overdue(self):
+        return self.running and self._wall_ms >= _MEASURE_MS
+
+    def end_overdue(self, sensor_fault):
+        """After 10 s of wall time: (None, the reason) if it cannot complete, ending it; None while the samples
+        are about to complete it (the per-second step then finishes it as usual)."""
+        if sensor_fault:
+            why = "sensor fault (W13) during the measurement: no valid current for 10 s"
+        elif self._ms < _MEASURE_MS - 1000:
+            why = "only %d ms of samples in 10 s of wall time (sampling stalled)" % self._ms
+        else:
+            return None
+        self.running = False
+        return None, why + "; nothing changed"
 
     @property
     def complete(self):

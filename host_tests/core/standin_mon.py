@@ -17,7 +17,7 @@ class Mon:
         self.op_time_s = 0
         self.last_sync_s = 0
         self.last_sync_kind = 0            # 0 none, 1 auto, 2 manual (W15 needs a sync first)
-        self.hist = [0] * 19               # H1..H18; H6 (cumulative mAh drawn, <= 0) is read by W15
+        self.h6_mah = 0                    # cumulative mAh drawn (H6's low limb), read by W15
         self.outage = 0
         self.nominal = None
 

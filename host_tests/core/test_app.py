@@ -90,6 +90,18 @@ def test_w13_clears_after_exactly_10_good_samples():
     assert app.ina.samples - n0 == 10
 
 
+def test_a_sensor_fault_sends_exactly_three_cycles_of_the_last_values():
+    # VD §3.7: once the fault is declared (W13), the last valid values go out for 3 cycles, then no text.
+    app, chip, uart, t = make()
+    advance(app, chip, t, 3000)
+    chip.remove()
+    while not app.monitor.warnings & W13:
+        advance(app, chip, t, 20)
+    n0 = count_a(uart.tx)
+    advance(app, chip, t, 8000)
+    assert count_a(uart.tx) - n0 == 3
+
+
 def test_hex_set_capacity_is_validated_saved_then_acknowledged():
     store = MemStore()
     app, chip, uart, t = make(store)
@@ -166,6 +178,19 @@ class FullStore(MemStore):
 
     def save_state(self, v):
         return False, ["state_a.bin: save failed (ENOSPC)"]
+
+
+def test_a_failed_save_is_an_error_over_hex_too():
+    # Issue 16: the console answers ERR STORAGE when a command's save fails; HEX used to answer OK. Now flags
+    # 0x04: a sync stays applied (retried by the next save), a setting is rolled back.
+    app, chip, uart, t = make(FullStore())
+    advance(app, chip, t, 1500)
+    uart.feed(encode_frame(8, bytes((0x2C, 0x10, 0x00, 0x01))))          # sync
+    advance(app, chip, t, 100)
+    assert app.monitor.last_sync_kind == 2 and b":82C1004" in uart.tx
+    uart.feed(encode_frame(8, bytes((0x00, 0x10, 0x00, 0x2C, 0x01))))    # capacity 300 Ah
+    advance(app, chip, t, 100)
+    assert app.settings.values["capacity"] == 200 and b":8001004" in uart.tx
 
 
 def test_first_start_on_a_full_flash_counts_and_warns_instead_of_crashing():

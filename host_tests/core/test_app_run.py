@@ -16,7 +16,8 @@ def test_board_tasks_run_sample_report_and_feed_the_watchdog():
     micropython_only()
     import asyncio
     import time
-    from app import App, run
+    from app import App
+    from tasks import run
     from fakes.fake_ina226 import FakeI2C, FakeINA226
     from fakes.fake_uart import FakeUART
     from fakes.mem_store import MemStore

@@ -121,10 +121,10 @@ def test_every_word_setting_rejects_other_words_and_accepts_its_own_in_any_case(
 
 def test_device_name_limits():
     c, dev = _console(authed=True)
-    _rejected(c, dev, "set device_name " + "x" * 33, "VALUE")
+    _rejected(c, dev, "set device_name " + "x" * 21, "VALUE")     # String20, as HEX 0x010C (issue 15)
     _rejected(c, dev, "set device_name caf\u00e9", "VALUE")
-    r = c.handle_line("set device_name " + "y" * 32)
-    assert code(r) == "OK" and dev.settings.values["device_name"] == "y" * 32
+    r = c.handle_line("set device_name " + "y" * 20)
+    assert code(r) == "OK" and dev.settings.values["device_name"] == "y" * 20
     r = c.handle_line('set device_name "My Boat"')
     assert final(r) == 'OK device_name="My Boat"'
     assert dev.settings.values["device_name"] == "My Boat"
@@ -433,6 +433,16 @@ def test_rekey_changes_the_first_byte():
     assert dev.calls == ["persist"]
 
 
+def test_rekey_with_a_broken_random_source_reports_instead_of_spinning():
+    # Issue 16: the old loop spun forever on short urandom output; the Device gives up after a few draws.
+    dev = Device()
+    old = dev.settings.values["instant_readout_key"]
+    dev.urandom = lambda n: b"\x01"
+    c, dev = _console(authed=True, dev=dev)
+    r = c.handle_line("instant_readout_rekey")
+    assert code(r) == "VALUE" and dev.settings.values["instant_readout_key"] == old and dev.calls == []
+
+
 # --- malformed input ---------------------------------------------------------------------------------------
 def test_empty_and_blank_lines():
     c, dev = _console(authed=True)
@@ -442,7 +452,7 @@ def test_empty_and_blank_lines():
 
 def test_overlong_lines():
     c, dev = _console(authed=True)
-    ok = "set device_name " + "a" * 32
+    ok = "set device_name " + "a" * 20
     ok = ok + " " * (MAX_LINE - len(ok))
     assert len(ok) == 128
     assert code(c.handle_line(ok + "\r\n")) == "OK"

@@ -2,7 +2,8 @@
 # and a console on a fake stream. Dual runtime: CPython pytest and the MicroPython unix port.
 import asyncio
 
-from drivers.console_uart import LineAssembler, ConsoleStream
+from drivers.console_uart import LineAssembler, ConsoleStream, usb_console
+from fakes.fake_stdin import FakeStdin, BlocksLoop
 from proto.console import Console
 from console_fakes import Device, new_auth
 
@@ -82,3 +83,61 @@ def test_console_stream_answers_each_line_and_ends_the_session_at_eof():
     assert bytes(w.out) == (b"OK capacity=200 Ah\n" b"ERR TOOLONG line is 130 bytes: at most 128\n"
                             b"ERR EMPTY empty line: type 'help' for the commands\n")
     assert not c.authenticated
+
+
+def test_the_fake_stdin_blocks_like_the_board():
+    # sys_stdio_mphal.c:60-75: read(64) waits for 64 characters (here: raises) and a text read returns str
+    stdin = FakeStdin()
+    stdin.type(b"help\r")
+    try:
+        stdin.read(64)
+        assert False, "read(64) with 5 characters typed must block"
+    except BlocksLoop:
+        pass
+    assert stdin.read(5) == "help\n"
+
+
+def test_usb_console_answers_typed_keys_without_ever_blocking_the_loop():
+    added = not hasattr(asyncio, "sleep_ms")
+    if added:                                   # CPython: MicroPython's asyncio.sleep_ms for this test only
+        asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
+    try:
+        _usb_console_scenario()
+    finally:
+        if added:
+            del asyncio.sleep_ms
+
+
+def _usb_console_scenario():
+    # Issue 12 item 1: typing `help` + Enter on the USB console; other tasks keep running meanwhile.
+    stdin = FakeStdin()
+    c = Console(Device(), new_auth())
+    w = _Writer()
+    s = usb_console(c, stdin, None, poller=stdin.poller(), writer=w, idle_ms=1)
+    ticks = [0]
+
+    async def other_task():      # stands for sampling and VE.Direct
+        while True:
+            ticks[0] += 1
+            await asyncio.sleep(0.001)
+
+    async def scenario():
+        t = asyncio.create_task(other_task())
+        con = asyncio.create_task(s.run())
+        for ch in b"status\r":
+            stdin.type(bytes((ch,)))
+            for _ in range(3):
+                await asyncio.sleep(0.001)
+        n = 0
+        while b"OK status" not in w.out and n < 500:
+            await asyncio.sleep(0.001)
+            n += 1
+        before = ticks[0]
+        await asyncio.sleep(0.02)
+        alive = ticks[0] > before
+        con.cancel()
+        t.cancel()
+        return alive
+
+    assert asyncio.run(scenario())
+    assert b"V=" in w.out and w.out.endswith(b"OK status\n"), bytes(w.out)

@@ -4,6 +4,9 @@ from check import raises, micropython_only
 from drivers.ina226 import INA226, Sampler, SAMPLE, NONE, DROPPED
 from fakes.fake_ina226 import FakeI2C, FakeINA226
 from shunt.convert import shunt_to_ma, bus_to_mv
+from shunt.settings import Settings
+from shunt.warnings import Warnings
+from drivers.sensor import Sensor
 
 _SHUNT = 0x01
 _BUS = 0x02
@@ -16,40 +19,42 @@ def _chip(address=0x40, timing=0):
 
 
 class _App:
-    """What the app's sampling task does: step a clock, poll, and on SAMPLE take dt from the previous good
-    sample (0 for the first) and integrate the converted current."""
+    """The app's sampling path itself: drivers.sensor.Sensor (what App.poll_sensor calls) on a stepped clock,
+    counting into a recorder of each sample's converted current and measured dt."""
 
-    def __init__(self, chip, ina, sampler=None, rating_a=500, rating_mv=50, now=0):
+    def __init__(self, chip, ina, sampler=None, now=0):
         self.chip = chip
         self.ina = ina
         self.now = now
-        self.sampler = sampler if sampler is not None else Sampler(ina, now)
-        self.rating_a = rating_a
-        self.rating_mv = rating_mv
+        s = Settings()
+        self.warn = Warnings(s)
+        self.sensor = Sensor(ina, s, self.warn, self._count)
+        self.sensor.sampler = sampler if sampler is not None else Sampler(ina, now)
         self.last = None
         self.first = None
         self.charge = 0         # mA·ms
         self.dts = []
         self.currents = []
-        self.results = []
+
+    @property
+    def sampler(self):
+        return self.sensor.sampler
+
+    def _count(self, v_mv, i_ma, dt_ms):
+        if self.first is None:
+            self.first = self.now
+        self.last = self.now
+        self.charge += i_ma * dt_ms
+        self.dts.append(dt_ms)
+        self.currents.append(i_ma)
 
     def tick(self, ms):
         self.chip.advance(ms)
         self.now += ms
 
     def poll(self):
-        r = self.sampler.poll(self.now)
-        self.results.append(r)
-        if r == SAMPLE:
-            dt = 0 if self.last is None else self.now - self.last
-            if self.first is None:
-                self.first = self.now
-            self.last = self.now
-            i = shunt_to_ma(self.ina.raw_shunt, 0, self.rating_a, self.rating_mv, 0)
-            self.charge += i * dt
-            self.dts.append(dt)
-            self.currents.append(i)
-        return r
+        self.sensor.poll(self.now, 0)
+        return self.sensor.result
 
     def run(self, ms, step=20):
         for _ in range(ms // step):

@@ -329,3 +329,35 @@ def test_sync_status_before_and_after_the_first_sync():
     d = m.sync_status()
     assert d["last_sync"] == "manual" and d["last_sync_current_ma"] == -20000
     assert d["timer_required_s"] == 180 and d["accepted_required_mah"] == 200
+
+
+def test_sync_terms_hold_strictly_past_their_limits():
+    # §4.1: V > Vch (13.20 V is not enough), I_int < I_tail (4 % of 200 Ah = 8 000 mA is not below it); the
+    # per-sample timer and sync_status read the same terms (shunt.sync).
+    m = make(start_synchronized="off", sync_mode="victron")
+    run(m, 1, 0, v_mv=13200)
+    assert m.sync_status()["voltage_ok"] == 0 and m.sync_timer_ms == 0
+    run(m, 1, 0, v_mv=13201)
+    assert m.sync_status()["voltage_ok"] == 1 and m.sync_timer_ms == 100
+    run(m, 1, 8000, v_mv=13300)
+    assert m.sync_status()["current_ok"] == 0 and m.sync_timer_ms == 0
+    run(m, 1, 7999, v_mv=13300)
+    assert m.sync_status()["current_ok"] == 1 and m.sync_timer_ms == 100
+
+
+def test_strict_current_term_refuses_any_discharge():
+    # §4.1 strict: I_int ≥ 0 as well; -101 mA is past the 100 mA threshold, so it is a discharge
+    m = make(sync_mode="strict")
+    run(m, 1, 0, v_mv=13300)
+    assert m.sync_status()["current_ok"] == 1
+    run(m, 1, -101, v_mv=13300)
+    assert m.sync_status()["current_ok"] == 0
+
+
+def test_outage_starts_above_five_seconds():
+    # §0.2: a gap of exactly 5 000 ms is still integrated whole; only dt > 5 000 ms is an outage (W12)
+    m = make()
+    m.sample(12800, 0, 5000)
+    assert m.outage == 0 and not m.warnings & (1 << 11)
+    m.sample(12800, 0, 5001)
+    assert m.outage == 1 and m.warnings & (1 << 11)

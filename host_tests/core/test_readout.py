@@ -1,6 +1,5 @@
 # Instant Readout record, encryption and advertising sizes (platform.md §3.6, §4); runs on CPython and MicroPython.
 from proto import readout
-from shunt.settings import Settings
 from check import raises
 
 try:
@@ -181,36 +180,6 @@ def test_scan_response_layout():
     sr32 = readout.scan_response(long)
     assert sr32 == bytes((30, 0x08)) + b"N" * 29                   # shortened name of its first 29 bytes
     assert readout.console_adv_data() == bytes((2, 1, 6, 17, 7)) + sr[14:]
-
-
-class _Urandom:
-    def __init__(self, draws):
-        self.draws = list(draws)
-
-    def __call__(self, n):
-        assert n == 16
-        return self.draws.pop(0)
-
-
-def test_new_key_is_drawn_again_while_first_byte_matches_old():
-    old = bytes((0xAF,)) + bytes(15)
-    a = bytes((0xAF,)) + bytes(range(15))
-    b = bytes((0xAF,)) + bytes(range(1, 16))
-    c = bytes((0x12,)) + bytes(range(15))
-    u = _Urandom([a, b, c])
-    assert readout.new_key(u, old) == c
-    assert u.draws == []
-    assert readout.new_key(_Urandom([a]), b"") == a
-
-
-def test_ensure_key_generates_once_and_is_kept_by_restore_defaults():
-    s = Settings()
-    k = bytes(range(16))
-    assert readout.ensure_key(s, _Urandom([k])) is True
-    assert s.values["instant_readout_key"] == k
-    assert readout.ensure_key(s, _Urandom([])) is False
-    s.restore_defaults()
-    assert s.values["instant_readout_key"] == k
 
 
 class _Mon:

@@ -21,16 +21,37 @@ NUS_LE = bytes(NUS_BE[15 - i] for i in range(16))
 
 
 class FakeBLE:
+    """bluetooth.BLE as the beacon uses it. config mirrors MicroPython v1.28.0 extmod/modbluetooth.c:306-350:
+    one positional name queries, keyword arguments set (gap_name is stored as bytes), never both."""
+
     def __init__(self):
         self.calls = []
+
 
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None, connectable=True):
         self.calls.append((interval_us, None if adv_data is None else bytes(adv_data),
                            None if resp_data is None else bytes(resp_data), connectable))
 
-    def config(self, name):
-        assert name == "mac"
-        return (0, MAC)
+    def gap_disconnect(self, conn_handle):
+        self.calls.append(("disconnect", conn_handle))
+        return True
+
+    def config(self, *args, **kwargs):
+        if kwargs:
+            if args:
+                raise TypeError("can't specify pos and kw args")
+            for k, v in kwargs.items():
+                if k != "gap_name":
+                    raise ValueError("unknown config param")
+                self.gap_name = bytes(v.encode() if isinstance(v, str) else v)
+            return None
+        if len(args) != 1:
+            raise TypeError("must query one param")
+        if args[0] == "mac":
+            return (0, MAC)
+        if args[0] == "gap_name":
+            return self.gap_name
+        raise ValueError("unknown config param")
 
 
 class Mon:
@@ -136,3 +157,37 @@ def test_rekey_takes_effect_on_next_update_and_nonce_continues():
     adv = ble.calls[-1][1]
     assert adv[14] == 1
     assert adv[12] | (adv[13] << 8) == 0x40B1
+
+
+def test_gap_name_is_the_device_name_at_start_and_after_a_rename():
+    # Issue 12 item 9: phones show the GAP Device Name once connected; NimBLE's default is not ours.
+    s, ble, b = _setup()
+    assert ble.config("gap_name") == b"Shunt-ABCD"
+    s.set("device_name", "Van battery")
+    b.update(Mon())
+    assert ble.config("gap_name") == b"Van battery"
+
+
+def test_a_failed_connect_during_a_session_keeps_advertising_non_connectable():
+    # Issue 12 item 4: NimBLE reports a failed connection as a disconnect without a connect; it must not end
+    # the session that is running, or a second central could connect.
+    s, ble, b = _setup()
+    b.irq(1, (7, 0, MAC))                   # _IRQ_CENTRAL_CONNECT, handle 7
+    b.irq(2, (9, 0, MAC))                   # a disconnect of a handle that never connected
+    b.update(Mon())
+    assert ble.calls[-1][3] is False
+    b.set_connected(0)                      # the console's own view no longer overrides the IRQ's
+    b.update(Mon())
+    assert ble.calls[-1][3] is False
+    b.irq(2, (7, 0, MAC))
+    b.update(Mon())
+    assert ble.calls[-1][3] is True
+
+
+def test_a_second_central_is_disconnected_at_once():
+    s, ble, b = _setup()
+    b.irq(1, (7, 0, MAC))
+    b.irq(1, (8, 0, MAC))
+    assert ("disconnect", 8) in ble.calls and b.connections == 1
+    b.irq(2, (8, 0, MAC))
+    assert b.connections == 1

@@ -110,7 +110,9 @@ def test_restore_defaults_keeps_the_installation():
     s.set("device_name", "bank")
     s.set("capacity", "400")
     s.set("current_invert", "on")
+    s.set_stored("instant_readout_key", bytes(range(16)))
     s.restore_defaults()
+    assert s.values["instant_readout_key"] == bytes(range(16))
     assert s.values["capacity"] == 200
     for name in KEPT_BY_RESTORE:
         assert name in NAMES
