@@ -27,6 +27,12 @@ RELAY_INACTIVE = 0
 LED_PIN = 2
 LED_ACTIVE = 1
 
+# Aux input (issue 18; `aux_input` chooses what it measures). Starter or mid-point voltage: a second INA226 on the
+# same I2C bus, A0 = VS (0x41), bus input only. Temperature: a DS18B20 on a 1-Wire pin (4.7 kOhm to 3.3 V).
+# None = not fitted: the mode still works and reports "not available" with W16.
+AUX_INA226_ADDRESS = 0x41
+ONEWIRE_PIN = 4
+
 # Safe mode (docs/first-boot.md): press and hold BOOT (GPIO 0, active low) within SAFE_MODE_WINDOW_MS after
 # pressing EN; the app and the watchdog then do not start. Held during the reset itself, GPIO 0 selects the ROM
 # download mode instead. None = no button. The flag file /safe_mode (tools/deploy.py) does the same.

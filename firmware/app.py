@@ -32,7 +32,7 @@ class App:
     and HEX talk to `device` (proto.device.Device)."""
 
     def __init__(self, i2c, uart, root="", urandom=None, sha256=None, mac=b"\0\0\0\0\0\0", relay_pin=None,
-                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), entropy=True):
+                 ina_address=0x40, ina_timing=None, log=None, store=None, preset=(), entropy=True, aux=None):
         self.log = log if log is not None else print
         self.settings = Settings()
         if store is None:
@@ -73,6 +73,8 @@ class App:
             self.persist.load_lock(self.auth, self.diagnostics)
             self.auth.on_change = self._save_lock
         self.on_second = None        # optional hook (the simulator's log)
+        self.aux = aux               # drivers.aux_input.AuxReader, or None (no aux hardware: replay, tests)
+        self._now_ms = 0
         self.status_notes = self.device.notes    # board health for `status` (tasks.py, main.py)
 
     def _save_lock(self):
@@ -181,6 +183,9 @@ class App:
         if err is not None:
             self.diagnostics.append(err)
         self._port_ms = now_ms
+        self._now_ms = now_ms
+        if self.aux is not None:
+            self.diagnostics.extend(self.aux.start())
         for d in self.diagnostics:
             self.log("diag: " + d)
         if self.auth is not None and not self.auth.has_secret():
@@ -192,6 +197,7 @@ class App:
         """Take the conversion if one is ready. Returns True if a sample was counted."""
         sensor = self.sensor
         dev = self.device
+        self._now_ms = now_ms        # the aux input's DS18B20 measures its conversion time with it
         if not sensor.poll(now_ms, dev.offset_nv):
             return False
         dev.zero.add(sensor.raw_shunt, sensor.dt_ms)
@@ -207,6 +213,11 @@ class App:
         mon = self.monitor
         n = mon.sample(v_mv, i_ma, dt_ms)
         k = n
+        if n and self.aux is not None:
+            # the aux input is read once a second (issue 18), never per sample; the core judges it in second()
+            aux = mon.aux
+            aux.reading(self.aux.read(aux.mode, self.settings.values["aux_voltage_divider"], self._now_ms))
+            aux.error = self.aux.error
         while k:
             k -= 1
             mon.second()

@@ -47,6 +47,23 @@ class RelayOut:
         self._pin.value(self._inactive ^ 1 if energised else self._inactive)
 
 
+def _aux(i2c):
+    """The aux input's hardware (issue 18): the second INA226 and the DS18B20 through MicroPython's built-in
+    onewire/ds18x20 modules; either may be missing from board_config or from the board (then: not available)."""
+    from drivers.aux_input import AuxReader, AuxVoltage, AuxTemperature
+    addr = getattr(cfg, "AUX_INA226_ADDRESS", None)
+    pin = getattr(cfg, "ONEWIRE_PIN", None)
+    temp = None
+    if pin is not None:
+        try:
+            import onewire
+            import ds18x20
+            temp = AuxTemperature(ds18x20.DS18X20(onewire.OneWire(machine.Pin(pin))))
+        except ImportError as e:     # a build without the 1-Wire modules: temperature not available
+            print("aux temperature off:", e)
+    return AuxReader(AuxVoltage(i2c, addr) if addr is not None else None, temp)
+
+
 def safe_mode_reason():
     """Why the app must not start (None: start it). The flag file wins; else GPIO `SAFE_MODE_PIN` (the BOOT
     button, active low) is watched for `SAFE_MODE_WINDOW_MS` after reset (held AT power-up, GPIO 0 would select
@@ -142,7 +159,7 @@ def main():
                         rx=cfg.VEDIRECT_RX, txbuf=1024, rxbuf=512, timeout=0, invert=inv)
     a = _app.App(i2c, uart, root="", urandom=os.urandom, sha256=hashlib.sha256, mac=board_mac(),
                  relay_pin=RelayOut(_relay, cfg.RELAY_INACTIVE) if _relay is not None else None,
-                 ina_address=cfg.INA226_ADDRESS, entropy=bt is not None)
+                 ina_address=cfg.INA226_ADDRESS, entropy=bt is not None, aux=_aux(i2c))
     alert = None
     if cfg.INA226_ALERT is not None:
         # The ALERT interrupt only sets a flag; the sampling task does the work (STYLE.md).

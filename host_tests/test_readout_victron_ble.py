@@ -179,3 +179,45 @@ def test_real_monitor_values_reach_victron_ble():
         assert -1e-9 <= d.get_consumed_ah() - m.ce_mah / 1000 < 0.1
     else:
         assert d.get_soc() is None and d.get_consumed_ah() is None and d.get_remaining_mins() is None
+
+
+def _aux_monitor(mode, reading, v_mv=24000):
+    from shunt.settings import Settings
+    from shunt.monitor import Monitor
+    s = Settings()
+    s.set("aux_input", mode)
+    m = Monitor(s)
+    m.sample(v_mv, 0, 0)
+    m.aux.reading(reading)
+    m.second()
+    return m
+
+
+def _decode_monitor(m):
+    r = readout.Readout(KEY, AES.new(KEY, AES.MODE_ECB), 7)
+    return _decode(bytes(r.build_from_monitor(m)))
+
+
+@pytest.mark.parametrize("mode, reading, getter, want, aux_mode", [
+    ("starter", 12655, "get_starter_voltage", 12.66, AuxMode.STARTER_VOLTAGE),
+    ("starter", -14, "get_starter_voltage", -0.01, AuxMode.STARTER_VOLTAGE),
+    ("midpoint", 11873, "get_midpoint_voltage", 11.87, AuxMode.MIDPOINT_VOLTAGE),
+    ("temperature", 2150, "get_temperature", 21.5, AuxMode.TEMPERATURE),
+    ("temperature", -1006, "get_temperature", -10.06, AuxMode.TEMPERATURE),
+])
+def test_victron_ble_decodes_the_aux_value_from_our_advert(mode, reading, getter, want, aux_mode):
+    d = _decode_monitor(_aux_monitor(mode, reading))
+    assert d.get_aux_mode() == aux_mode
+    assert getattr(d, getter)() == pytest.approx(want, abs=1e-9)
+    assert d.get_voltage() == 24.0
+
+
+def test_aux_none_and_not_available_in_the_record():
+    d = _decode_monitor(_aux_monitor("none", None))
+    assert d.get_aux_mode() == AuxMode.DISABLED
+    assert d.get_starter_voltage() is None and d.get_temperature() is None
+    # no value: the HEX not-available patterns (victron-ble shows them as numbers: 327.67 V, 0xFFFF)
+    d = _decode_monitor(_aux_monitor("starter", None))
+    assert d.get_aux_mode() == AuxMode.STARTER_VOLTAGE and d.get_starter_voltage() == 327.67
+    assert readout.aux_from_monitor(_aux_monitor("temperature", None)) == (2, 0xFFFF)
+    assert readout.aux_from_monitor(_aux_monitor("midpoint", None)) == (1, 0xFFFF)

@@ -206,6 +206,33 @@ def test_replay_past_the_ce_and_h6_limits_keeps_saving_on_every_runtime(tmp_path
         assert o == outs[0]
 
 
+def test_aux_column_reaches_the_text_as_vm_dm_and_alarm(tmp_path):
+    # A 24 V bank whose bottom battery sags: VM/DM follow the aux column, the mid-point alarm (AR 128) sets
+    # after more than 10 s beyond 2.0 %, and an empty cell is '---' (issue 18).
+    rows = []
+    for k in range(0, 41):
+        aux = "11900" if k < 10 else ("11600" if k < 30 else "")
+        rows.append("%d,24000,-5000,%s\n" % (k * 1000, aux))
+    p = tmp_path / "t.csv"
+    p.write_text("t_ms,voltage_mv,current_ma,aux\n" + "".join(rows))
+    out = run([p, "--set", "aux_input=midpoint"]).stdout
+    a = [b.decode("latin-1") for b in blocks(out)[0::2]]
+    assert "\r\nV\t24000\r\nVM\t11900\r\nDM\t8\r\n" in a[3]
+    assert "\r\nVM\t11600\r\nDM\t33\r\n" in a[15] and "\r\nAR\t0\r\n" in a[15]
+    assert "\r\nAR\t128\r\n" in a[25] and "\r\nAlarm\tON\r\n" in a[25]
+    assert "\r\nVM\t---\r\nDM\t---\r\n" in a[35]
+    b = run([p, "--set", "aux_input=midpoint", "--runtime", "micropython"]).stdout
+    assert b == out
+
+
+@pytest.mark.parametrize("cell, needle", [("12.5", "line 2: aux"), ("900000", "line 2: aux 900000 out of")])
+def test_bad_aux_cells_exit_2(tmp_path, cell, needle):
+    p = tmp_path / "t.csv"
+    p.write_text("t_ms,voltage_mv,current_ma,aux\n0,12000,0,%s\n" % cell)
+    r = run([p])
+    assert r.returncode == 2 and r.stdout == b"" and needle in r.stderr.decode()
+
+
 def test_micropython_binary_must_exist_and_go_with_the_micropython_runtime(tmp_path):
     trace = write_trace(tmp_path / "t.csv", [(0, 12000, 0), (141, 12000, 0)])
     for args in (["--runtime", "micropython", "--micropython", tmp_path / "nope"],

@@ -87,7 +87,8 @@ def test_human_table_and_json_list(server):
     assert any(ln.split()[0] == "SOC" for ln in r.stdout.splitlines())
     r = ctl(server, "--json", "list")
     rows = json.loads(r.stdout)
-    assert len(rows) == len(Settings().values)       # every setting (38 with issue 17's battery_type)
+    from shunt.settings import TABLE
+    assert len(rows) == len(TABLE) == len(Settings().values)    # every setting, the aux input's too (issue 18)
     cap = [x for x in rows if x["name"] == "tail_current"][0]
     assert cap == {"name": "tail_current", "value": "4.0 %", "range": "0.5..10.0 % in steps of 0.1",
                    "default": "4.0 %"}
@@ -176,3 +177,21 @@ def test_apply_battery_type_shows_then_makes_the_changes(server):
     assert ctl(server, "apply-battery-type", "--yes", secret=None).returncode != 0    # needs the secret
     r = ctl(server, "apply-battery-type", "lead_acid", "--yes")                       # back for the other tests
     assert r.returncode == 0 and ctl(server, "get", "peukert_exponent").stdout.strip() == "1.25"
+
+
+def test_aux_input_status_help_and_history(server):
+    # issue 18: set the mode, the monitor reads a mid-point, shuntctl shows VM and DM; help explains the setting
+    r = ctl(server, "set", "aux_input", "midpoint")
+    assert r.returncode == 0 and r.stdout.strip() == "aux_input=midpoint", r.stderr
+    mon = server.device.monitor
+    mon.v_mv = 25000
+    mon.aux.reading(12000)
+    mon.second()
+    d = json.loads(ctl(server, "--json", "status").stdout)
+    assert d["aux"] == "midpoint" and d["VM"] == "12.000 V" and d["DM"].startswith("4.0 %")
+    assert vedirect_fields(mon)["VM"] == b"12000" and vedirect_fields(mon)["DM"] == b"40"
+    r = ctl(server, "help", "aux_input")
+    assert r.returncode == 0 and "mid" in r.stdout and "starter|midpoint|temperature|none" in r.stdout
+    h = json.loads(ctl(server, "--json", "history").stdout)
+    assert h["H13"].startswith("0") and h["H16"].startswith("0")
+    assert ctl(server, "set", "aux_input", "none").returncode == 0

@@ -62,6 +62,13 @@ def _random_monitor(rng, m):
         m.hist[k] = rng.randint(-3000000, 3000000) if k in (1, 2, 3, 6) else rng.randint(0, 400000)
     m.hist[13] = m.hist[14] = 0
     m.power_w = lambda m=m: m.p
+    # Issue 18: the aux field (none, starter VS, mid-point VM+DM, temperature T), sometimes without a value.
+    m.aux_mode = rng.choice((3, 3, 0, 1, 2))
+    na = rng.random() < 0.1
+    m.aux_value = None if na else (rng.randint(-50, 40000) if m.aux_mode != 2 else rng.randint(-40, 85))
+    m.aux_dev = None if na else rng.randint(-1000, 1000)
+    t_cc = m.aux_value * 100 if m.aux_mode == 2 and m.aux_value is not None else m.aux_value
+    m.aux = types.SimpleNamespace(mode=m.aux_mode, value=t_cc, mid_dev_pm=m.aux_dev)   # shunt.aux's attributes
     return m
 
 
@@ -71,7 +78,18 @@ def _expected_a(m):
     return {"PID": "0xA389", "V": str(m.v_mv), "I": str(m.i_ma), "P": str(m.p),
             "CE": "---" if dash else str(m.ce_mah), "SOC": "---" if dash else str(m.soc_permille), "TTG": ttg,
             "Alarm": "ON" if m.alarm_bits else "OFF", "AR": str(m.alarm_bits), "BMV": "SmartShunt 500A/50mV",
-            "FW": "0414", "MON": "0"}
+            "FW": "0414", "MON": "0", **_expected_aux(m)}
+
+
+def _expected_aux(m):
+    v = "---" if m.aux_value is None else str(m.aux_value)
+    if m.aux_mode == 0:
+        return {"VS": v}
+    if m.aux_mode == 1:
+        return {"VM": v, "DM": "---" if m.aux_dev is None else str(m.aux_dev)}
+    if m.aux_mode == 2:
+        return {"T": v}
+    return {}
 
 
 def _expected_b(m):
@@ -88,7 +106,9 @@ def _stream(seed, min_cycles=800, need_all=True):
     seen = set()
     while len(exp) < min_cycles or (need_all and len(seen) < 256):
         _random_monitor(rng, m)
-        n_a = b.build_a(m.v_mv, m.i_ma, m.p, m.ce_mah, m.soc_permille, m.ttg_min, m.alarm_bits, m.synchronized)
+        b.set_aux(m.aux_mode)
+        n_a = b.build_a(m.v_mv, m.i_ma, m.p, m.ce_mah, m.soc_permille, m.ttg_min, m.alarm_bits, m.synchronized,
+                        m.aux_value, 0, 0, m.aux_dev)
         n = b.build_b(m.hist, n_a)
         seen.add(b.buf[n_a - 1])
         seen.add(b.buf[n - 1])
@@ -215,7 +235,9 @@ def _cycles_without_lf(seed):
     exp = []
     while len(exp) < 400:
         _random_monitor(rng, m)
-        n_a = b.build_a(m.v_mv, m.i_ma, m.p, m.ce_mah, m.soc_permille, m.ttg_min, m.alarm_bits, m.synchronized)
+        b.set_aux(m.aux_mode)
+        n_a = b.build_a(m.v_mv, m.i_ma, m.p, m.ce_mah, m.soc_permille, m.ttg_min, m.alarm_bits, m.synchronized,
+                        m.aux_value, 0, 0, m.aux_dev)
         n = b.build_b(m.hist, n_a)
         if b.buf[n_a - 1] == 10 or b.buf[n - 1] == 10:
             continue
@@ -237,7 +259,9 @@ def test_pypi_vedirect_reads_cycles_without_lf_checksum():
         v.refresh()
         want = dict(exp[k][0])
         want.update(exp[k][1])
-        assert v._data == want
+        # Quirk: _data is never cleared, so an aux label of an earlier cycle (another aux mode) stays in it.
+        assert dict((key, v._data[key]) for key in want) == want
+        assert set(v._data) - set(want) <= {"VS", "VM", "DM", "T"}
         assert v.battery_volts == int(exp[k][0]["V"]) / 1000
         with pytest.raises(KeyError):
             v.battery_amps  # quirk: reads a non-existent label 'A'

@@ -19,16 +19,28 @@ SEEDS = [b":154\n", b":451\n", b":352\n", b":70010003E\n", b":7FF0F0040\n", b":7
          b":8001000400100FD\n", b":82C100001FD\n", b":830100024\n", b":80C01004100FB\n", b":055\n", b":64F\n"]
 
 
+from shunt.settings import Settings  # noqa: E402
+from shunt.aux import Aux  # noqa: E402
+from shunt.warnings import Warnings  # noqa: E402
+
+
 class _Mon:
     v_mv, i_ma, synchronized, ce_mah, soc_cpct, soc_permille, ttg_min, alarm_bits = 13100, -2500, 1, -500, 9750, \
         975, 300, 0
     relay_active = 0
     h6_giga = h6_mah = 0      # H6 below 10^9 mAh: written from hist[6]
+    i_int_ma = -2500
+    warn = Warnings(Settings())
 
     def __init__(self):
         self.hist = list(range(19))
         self.h6_giga = 0
         self.h6_mah = 6
+        s = Settings()
+        s.set("aux_input", "midpoint")
+        self.aux = Aux(s)
+        self.aux.reading(6400)
+        self.aux.second(self)
 
     def power_w(self):
         return -33

@@ -2,9 +2,10 @@
 # side (tools/fw_sim.py) and by replay (tools/fw_replay.py --log), read by tools/sim/runner.py and tools/whatif.py.
 # Runs under CPython and the MicroPython unix port: plain % formatting, no f-strings.
 LOG_COLUMNS = ("t_s", "v_mv", "i_ma", "soc_cpct", "synchronized", "ce_mah", "ttg_min", "alarm_bits", "warnings",
-               "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s")
+               "sync_count", "last_sync_kind", "restored", "sync_voltage_ok", "sync_current_ok", "sync_timer_s",
+               "aux_value", "aux_dev")      # the aux input (issue 18): empty when it has no value
 LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
-_ROW = ",".join(["%d"] * len(LOG_COLUMNS)) + "\n"
+_ROW = ",".join(["%d"] * (len(LOG_COLUMNS) - 2) + ["%s", "%s"]) + "\n"
 
 
 EVENTS_HEADER = "t_s,code,advice\n"
@@ -34,10 +35,12 @@ class SecondLog:
             self._last = (m.last_sync_s, m.last_sync_kind)
         if self.f is not None:
             ss = m.sync_status()
+            x = m.aux.value
+            d = m.aux.mid_dev_pm
             self.f.write(_ROW % (
                 m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
                 m.warnings, self.syncs, m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
-                ss["timer_s"]))
+                ss["timer_s"], "" if x is None else x, "" if d is None else d))
         new = m.warnings & ~self._warnings
         self._warnings = m.warnings
         if new and self.events is not None:

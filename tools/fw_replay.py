@@ -54,21 +54,28 @@ def _line(raw):
 
 
 def parse_header(raw):
+    """Check the header; True if a fourth column `aux` follows (issue 18), whatever columns come after."""
     cols = [c.strip(b" \t") for c in _line(raw).split(b",")]
     if cols[:3] != [b"t_ms", b"voltage_mv", b"current_ma"]:
         raise TraceError("header must start with t_ms,voltage_mv,current_ma (got %r)" % _text(_line(raw)))
+    return len(cols) > 3 and cols[3] == b"aux"
 
 
-def parse_row(raw):
-    """(t_ms, voltage_mv, current_ma) of one trace line, or None for a blank line. TraceError says what is
-    wrong. The checker (tools/replay.py) and this runner read every line with this one function."""
+def parse_row(raw, aux=False):
+    """(t_ms, voltage_mv, current_ma) of one trace line, or None for a blank line; with `aux` (the header has
+    the column) a fourth item: the aux reading, None for an empty cell or '---' (no value). TraceError says what
+    is wrong. The checker (tools/replay.py) and this runner read every line with this one function."""
     line = _line(raw)
     if not line.strip(b" \t"):
         return None
     parts = line.split(b",")
     if len(parts) < 3:
         raise TraceError("needs 3 columns t_ms,voltage_mv,current_ma")
-    return _field(parts[0], "t_ms"), _field(parts[1], "voltage_mv"), _field(parts[2], "current_ma")
+    row = (_field(parts[0], "t_ms"), _field(parts[1], "voltage_mv"), _field(parts[2], "current_ma"))
+    if not aux:
+        return row
+    x = parts[3].strip(b" \t") if len(parts) > 3 else b""
+    return row + ((None if x in (b"", b"---") else _field(x, "aux")),)
 
 
 def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, events_file=None, start_soc=None):
@@ -93,14 +100,19 @@ def replay(trace_path, sets, state_dir, frame_every, out, log, log_file=None, ev
     builder = TextBuilder()
     mon = app.monitor
     f = open(trace_path, "rb")
-    f.readline()                        # the header, checked by the caller
+    aux_col = parse_header(f.readline())      # checked by the caller
+    if aux_col and mon.aux.mode == 3:
+        log("replay: the trace has an aux column but aux_input is none: the column is ignored")
     prev_t = None
     for raw in f:
-        row = parse_row(raw)
+        row = parse_row(raw, aux_col)
         if row is None:
             continue
         t = row[0]
         dt = 0 if prev_t is None else t - prev_t
+        if aux_col:
+            # what the aux adapter read (issue 18); it takes effect at the next whole second, as on the board
+            mon.aux.reading(row[3])
         app.count_sample(row[1], row[2], dt)
         # §0.4 / issue 6: after the first row with t_ms >= 1000·s, block A then block B for second s
         s0 = 1 if prev_t is None else prev_t // 1000 + 1

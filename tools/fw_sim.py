@@ -9,7 +9,7 @@
 #        follows the clock without catch-up bursts; every write is flushed at once; N = the text hold after HEX
 #        in simulated ms, 1000 x speed so that it lasts 1 s of wall time)
 # stdin lines: T <t_ms> <v_mv> <i_ma> | W <t_ms> | N <noise_uv_rms> <offset_uv> | C <console line> | X <hex bytes>
-#        | Q
+#        | Q | A <value>: the true aux input (mV at the second INA226's VBUS source, or 0.01 degC at the DS18B20)
 # stdout: the raw VE.Direct byte stream. stderr: console replies and diagnostics.
 import sys
 
@@ -18,6 +18,8 @@ import hostpath  # noqa: F401  (firmware/ on sys.path, and the const stand-in un
 from app import App                                   # noqa: E402
 from fakes.fake_ina226 import FakeI2C, FakeINA226    # noqa: E402
 from fakes.fake_uart import FakeUART                 # noqa: E402
+from fakes.fake_onewire import FakeDS18B20, FakeOneWire, FakeDS18X20   # noqa: E402
+from drivers.aux_input import AuxReader, AuxVoltage, AuxTemperature    # noqa: E402
 from fakes.mem_store import MemStore                 # noqa: E402
 from proto.console import Console                     # noqa: E402
 from shunt.monitor import STATE_FIELDS, STATE_MIGRATIONS    # noqa: E402
@@ -71,7 +73,10 @@ def main():
     out = sys.stdout.buffer
     err = sys.stderr
     chip = FakeINA226()
-    i2c = FakeI2C(chip)
+    aux_chip = FakeINA226(address=0x41)      # the aux input's hardware (issue 18), as on the board
+    ds = FakeDS18B20(temp_cc=2000)
+    ow = FakeOneWire(ds)
+    i2c = FakeI2C(chip, aux_chip)
     live = a["live"]
     if live:
         def emit(data):
@@ -82,7 +87,8 @@ def main():
     else:
         uart = FakeUART(out.write)
     store = Store(a["state"], Codec(STATE_FIELDS, migrations=STATE_MIGRATIONS)) if a["state"] else MemStore()
-    app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"))
+    app = App(i2c, uart, store=store, ina_timing=SIM_TIMING, log=lambda s: err.write(s + "\n"),
+              aux=AuxReader(AuxVoltage(i2c), AuxTemperature(FakeDS18X20(ow))))
     for kv in a["set"]:
         name, value = (kv.split("=", 1) + [""])[:2]
         try:
@@ -126,12 +132,16 @@ def main():
                 break
             chip.shunt_nv = base + noise.next() if noise.rms_nv else base
             chip.set_time_ms(nxt)
+            aux_chip.set_time_ms(nxt)
+            ow.advance(nxt - ow.now_ms)
             now = nxt
             app.poll_sensor(now)
             if now >= next_port:
                 app.poll_port(now)
                 next_port += text_ms
         chip.set_time_ms(t_ms)
+        aux_chip.set_time_ms(t_ms)
+        ow.advance(t_ms - ow.now_ms)
         now = t_ms
 
     lines = _stdin_lines() if a["console-port"] is None else _tcp_lines(app, a, err)
@@ -153,6 +163,10 @@ def main():
             true_v = int(f[2])
             true_i = int(f[3])
             chip.set_battery_mv(true_v, rating["voltage_divider"])
+        elif kind == "A":
+            x = int(line.split()[1])
+            aux_chip.set_battery_mv(x if x > 0 else 0, rating["aux_voltage_divider"])
+            ds.temp_cc = x
         elif kind == "N":
             f = line.split()
             noise.rms_nv = int(f[1]) * 1000

@@ -5,8 +5,9 @@
                                      [--micropython BINARY] [--state DIR] [--frame-every SECONDS]
                                      [--log FILE] [--start-soc PERCENT]
 
-TRACE.csv has the header t_ms,voltage_mv,current_ma (further columns are ignored); one row per measurement, t_ms
-strictly increasing. The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
+TRACE.csv has the header t_ms,voltage_mv,current_ma, optionally followed by aux (further columns are ignored); one
+row per measurement, t_ms strictly increasing. aux is what the aux input reads (aux_input: mV at the aux input for
+starter or midpoint, 0.01 degC for temperature); an empty cell or --- means no value (the sensor gave none). The current of row k applies from row k-1 to row k (battery-monitor.md §0.4). After the
 first row whose t_ms >= 1000·s the firmware sends block A then block B for second s (only for s divisible by
 --frame-every). --state DIR is the board's flash: restored at start, saved by the normal rules, and the end of
 the trace is a power cut. --set values are in force from the start, as if stored before the power-up (after the
@@ -34,6 +35,7 @@ import fw_replay  # noqa: E402
 from fw_replay import TraceError  # noqa: E402
 
 HEADER = ["t_ms", "voltage_mv", "current_ma"]
+AUX_LIMIT = 819175       # the widest the aux input can read: 40.96 V at the pin through a 20.000 divider, in mV
 
 
 def check_trace(path: Path) -> int:
@@ -50,16 +52,18 @@ def check_trace(path: Path) -> int:
         try:
             header = f.readline()
             _utf8(header, 1)
-            fw_replay.parse_header(header)
+            has_aux = fw_replay.parse_header(header)
             prev = 0            # the first row's gap counts from t = 0 (issue 14: a first t_ms of 10^13)
             rows = 0
             for raw in f:
                 lineno += 1
                 _utf8(raw, lineno)
-                row = fw_replay.parse_row(raw)
+                row = fw_replay.parse_row(raw, has_aux)
                 if row is None:
                     continue
-                t, v, i = row
+                t, v, i = row[:3]
+                if has_aux and row[3] is not None and not -AUX_LIMIT <= row[3] <= AUX_LIMIT:
+                    raise TraceError(f"aux {row[3]} out of the measurable range (±{AUX_LIMIT})")
                 if t < 0:
                     raise TraceError(f"t_ms {t} is negative")
                 if rows and t <= prev:
@@ -99,7 +103,7 @@ def parse_sets(items: list[str]) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="replay.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("trace", type=Path, help="CSV with header t_ms,voltage_mv,current_ma")
+    ap.add_argument("trace", type=Path, help="CSV with header t_ms,voltage_mv,current_ma[,aux]")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a setting by its spec name, e.g. capacity=100 (repeatable)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython",

@@ -116,7 +116,7 @@ def run_set(trace_path: Path, tr: Trace, label: str, sets: list[tuple[str, str]]
     with log_p.open(newline="") as f:
         r = csv.reader(f)
         next(r)
-        log = [[int(x) for x in row] for row in r if row]
+        log = [[int(x) if x != "" else None for x in row] for row in r if row]   # aux columns: "" = no value
     with ev_p.open(newline="") as f:
         r = csv.reader(f)
         next(r)

@@ -101,7 +101,8 @@ class FakeINA226:
         return avg * t
 
     def remove(self):
-        """Unplug the chip: every transaction to it fails with ENODEV."""
+        """Unplug the chip: every transaction to it fails with ENODEV, as on the ESP32 (ports/esp32/machine_i2c.c
+        v1.28.0 returns -MP_ENODEV when no device acknowledges; extmod/machine_i2c.c raises it as OSError)."""
         self.present = False
 
     def insert(self):

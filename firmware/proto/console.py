@@ -334,7 +334,7 @@ class Console:
         v = self.device.settings.format(name)
         if kind == _st.TEXT:
             return quote(v)
-        if unit and (kind != _st.ENUM or v[:1].isdigit()):
+        if unit and ((kind != _st.ENUM and kind != _st.TEMP) or v[:1].isdigit() or v[:1] == "-"):
             i = v.find(" (")
             return v + " " + unit if i < 0 else v[:i] + " " + unit + v[i:]
         return v
@@ -364,6 +364,7 @@ class Console:
         lines.append("synchronized=%s" % _num(sync))
         lines.append("restored=%s" % _num(_g(m, "restored", None)))
         lines.append("AR=%s (%s)" % (_num(ar), _alarm_text(ar)))
+        lines += _aux_lines(m)
         act = _g(m, "relay_active", None)
         lines.append("relay=%s (energised=%s)" % ("---" if act is None else ("closed" if act else "open"),
                                                   _num(_g(m, "relay_energised", None))))
@@ -654,7 +655,33 @@ def _alarm_text(ar):
         names.append("high voltage")
     if ar & 4:
         names.append("low SOC")
+    for bit, name in _AUX_ALARMS:
+        if ar & bit:
+            names.append(name)
     return ", ".join(names) if names else "none"
+
+
+# vedirect.md §3.6 AR bits of the aux input (issue 18).
+_AUX_ALARMS = ((8, "low starter voltage"), (16, "high starter voltage"), (32, "low temperature"),
+               (64, "high temperature"), (128, "mid-point"))
+
+
+def _aux_lines(m):
+    """status lines of the aux input (issue 18): its mode and value with the unit, '---' without a value."""
+    aux = _g(m, "aux", None)
+    if aux is None:
+        return []
+    mode = aux.mode
+    v = aux.value
+    if mode == 0:
+        return ["aux=starter", "VS=%s V" % _fix(v, 3)]
+    if mode == 1:
+        d = aux.mid_dev_pm
+        return ["aux=midpoint", "VM=%s V" % _fix(v, 3),
+                "DM=%s %% (top half minus bottom half, of the bank voltage)" % _fix(d, 1)]
+    if mode == 2:
+        return ["aux=temperature", "T=%s C" % _fix(v, 2)]
+    return ["aux=none"]
 
 
 def _brief(v):
@@ -725,4 +752,6 @@ def _default_text(r):
         return choices[d]
     if kind == _st.TEXT:
         return quote(d)
+    if kind == _st.TEMP:
+        return "off" if not d else str((d - _st.ZERO_C_CK) // 100) + u
     return "random at first start"

@@ -37,8 +37,10 @@ NUS_UUID_LE = bytes((0x9E, 0xCA, 0xDC, 0x24, 0x0E, 0xE5, 0xA9, 0xE0,
                      0x93, 0xF3, 0xA3, 0xB5, 0x01, 0x00, 0x40, 0x6E))
 
 
-def pack_record(buf, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille):
+def pack_record(buf, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille, aux_mode=_AUX_NONE,
+                aux_raw=0):
     """Write the 15-byte battery-monitor payload (§4.2) into buf[0:15], byte by byte with small ints.
+    aux_mode 0..3 (0xEEF8 numbering) and aux_raw, the 16-bit aux value in the record's units (aux_from_monitor).
     ttg_min: minutes, -1 (not discharging) or None (not synchronised) -> 0xFFFF.
     consumed_mah: <= 0 (battery-monitor.md §3.5), None -> not available. soc_permille: 0.1 %, None -> n/a."""
     # Time-to-go (record bits 32-47).
@@ -64,9 +66,9 @@ def pack_record(buf, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, 
     a = alarm_bits & _ALARM_MASK
     buf[4] = a & 0xFF
     buf[5] = a >> 8
-    # Aux value 0 and aux mode 3 "none" (bits 80-97), as the real device sends.
-    buf[6] = 0
-    buf[7] = 0
+    # Aux value (bits 80-95) and aux mode (bits 96-97); none: value 0, mode 3, as the real device sends.
+    buf[6] = aux_raw & 0xFF
+    buf[7] = (aux_raw >> 8) & 0xFF
     # Current in mA, 22-bit signed (bits 98-119). -1 would be the NA pattern 0x3FFFFF: send 0 (§4.2).
     c = current_ma
     if c > _I_MAX:
@@ -76,7 +78,7 @@ def pack_record(buf, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, 
     elif c == -1:
         c = 0
     c &= 0x3FFFFF
-    buf[8] = _AUX_NONE | ((c & 0x3F) << 2)
+    buf[8] = (aux_mode & 3) | ((c & 0x3F) << 2)
     buf[9] = (c >> 6) & 0xFF
     buf[10] = c >> 14
     # Consumed Ah as a magnitude in 0.1 Ah, floored toward zero (tdiv), clamped off 0xFFFFF (bits 120-139).
@@ -107,6 +109,27 @@ def record_from_monitor(mon):
     if mon.synchronized:
         return (mon.ttg_min, mon.v_mv, mon.alarm_bits, mon.i_ma, mon.ce_mah, mon.soc_cpct // 10)
     return (None, mon.v_mv, mon.alarm_bits, mon.i_ma, None, None)
+
+
+def aux_from_monitor(mon):
+    """(aux mode, 16-bit aux value) of the record (§4.2 bits 80-97, as victron-ble decodes them): starter
+    voltage in 0.01 V signed, mid-point voltage in 0.01 V unsigned, temperature in 0.01 K unsigned. Without a
+    value: the HEX not-available patterns (0x7FFF signed, 0xFFFF unsigned, VD §4.4)."""
+    aux = mon.aux
+    mode = aux.mode
+    v = aux.value
+    if mode == 3:
+        return 3, 0
+    if v is None:
+        return mode, 0x7FFF if mode == 0 else 0xFFFF
+    if mode == 2:
+        v += 27315
+        return 2, 0 if v < 0 else (0xFFFE if v > 0xFFFE else v)
+    v = (v + 5) // 10 if v >= 0 else -((5 - v) // 10)
+    if mode == 0:
+        v = -32768 if v < -32768 else (32766 if v > 32766 else v)
+        return 0, v & 0xFFFF
+    return 1, 0 if v < 0 else (0xFFFE if v > 0xFFFE else v)
 
 
 def default_name(mac):
@@ -175,11 +198,12 @@ class Readout:
         self.adv[14] = key[0]
         self._encrypt = ecb.encrypt if hasattr(ecb, "encrypt") else ecb
 
-    def build(self, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille):
+    def build(self, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille, aux_mode=_AUX_NONE,
+              aux_raw=0):
         """Pack, encrypt and store one advertisement; returns the 30-byte advertising data (a bytearray
         reused by the next build). The nonce then advances, wrapping from 0xFFFF to 0 (§4.3)."""
         p = self._plain
-        pack_record(p, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille)
+        pack_record(p, ttg_min, voltage_mv, alarm_bits, current_ma, consumed_mah, soc_permille, aux_mode, aux_raw)
         n = self.nonce
         ctr = self._ctr
         ctr[0] = n & 0xFF           # counter block: nonce LSB first, then 14 zero bytes (§4.3)
@@ -195,4 +219,5 @@ class Readout:
 
     def build_from_monitor(self, mon):
         r = record_from_monitor(mon)
-        return self.build(r[0], r[1], r[2], r[3], r[4], r[5])
+        a = aux_from_monitor(mon)
+        return self.build(r[0], r[1], r[2], r[3], r[4], r[5], a[0], a[1])

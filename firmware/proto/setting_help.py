@@ -63,4 +63,24 @@ TEXT = {
                     "Setting it changes nothing else.",
     "instant_readout_key": "The 16-byte key of the Instant Readout record (authenticated sessions only); "
                            "instant_readout_rekey draws a new one.",
+    "aux_input": "What the second input measures: starter (a second battery's voltage, second INA226), midpoint "
+                 "(the middle of a series bank: catches one failing battery early), temperature (DS18B20), or "
+                 "none. A mode whose hardware is missing shows '---' and raises W16.",
+    "aux_voltage_divider": "Ratio of a divider in front of the second INA226's bus input (needed when the "
+                           "starter or mid-point voltage can exceed 36 V).",
+    "alarm_low_starter_set": "Low starter-voltage alarm after more than 10 s below this (0 = off; counted in H13).",
+    "alarm_low_starter_clear": "The low starter-voltage alarm clears at once above this (below set means set).",
+    "alarm_high_starter_set": "High starter-voltage alarm after more than 10 s above this (0 = off; counted in H14).",
+    "alarm_high_starter_clear": "The high starter-voltage alarm clears at once below this (0 or above set means set).",
+    "alarm_midpoint_set": "Mid-point alarm after more than 10 s with the deviation (top half minus bottom half, in "
+                          "% of the bank voltage) beyond this either way (0 = off). During charge an alarm that "
+                          "fades in absorption is a bank still balancing; one that returns every discharge, or "
+                          "grows, is a failing battery: measure each battery.",
+    "alarm_midpoint_clear": "The mid-point alarm clears at once when the deviation is back below this.",
+    "alarm_low_temperature_set": "Low-temperature alarm after more than 10 s below this temperature (off = none).",
+    "alarm_low_temperature_clear": "The low-temperature alarm clears at once above this.",
+    "alarm_high_temperature_set": "High-temperature alarm after more than 10 s above this temperature (off = none).",
+    "alarm_high_temperature_clear": "The high-temperature alarm clears at once below this.",
+    "relay_aux_alarms": "on: in relay_mode default the relay also closes while any aux alarm (starter, mid-point, "
+                        "temperature) is active.",
 }

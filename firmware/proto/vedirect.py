@@ -16,7 +16,7 @@ AUX_NONE = const(3)
 
 NO_VALUE = None                   # an aux value shown as "---" (temperature input without a sensor)
 _TTG_MAX = const(65534)           # VD §9 U4: the firmware clamps TTG to 0..65534 min
-_BUF_LEN = const(400)             # A (~140) + B (~160) with room for long values; VD §3.1 caps records
+_BUF_LEN = const(440)             # A (~140, + VM/DM ~30) + B (~160) with room for long values; VD §3.1
 # Block B: H13/H14 are never sent (VD §3.4); H15/H16 are sent unless the device profile lacks them (BMV-700).
 _HIST_FULL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 18)
 _HIST_NO_AUX = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 17, 18)
@@ -52,10 +52,14 @@ class TextBuilder:
         self._fw = fw
         self._mon = mon
         self._relay_field = relay_field
-        if aux not in (AUX_STARTER, AUX_TEMP, AUX_NONE):
-            raise ValueError("aux %r: the text builder supports starter (0), temperature (2) or none (3)" % (aux,))
-        self._aux = aux
+        self.set_aux(aux)
         self._hist = _HIST_FULL if hist_aux else _HIST_NO_AUX
+
+    def set_aux(self, aux):
+        """The aux field block A carries (0xEEF8 numbering); follows the `aux_input` setting at run time."""
+        if aux not in (AUX_STARTER, AUX_MID, AUX_TEMP, AUX_NONE):
+            raise ValueError("aux %r: must be starter (0), mid-point (1), temperature (2) or none (3)" % (aux,))
+        self._aux = aux
 
     # -- low-level writers: each takes and returns the write position; nothing allocates.
     def _put(self, p, s):
@@ -135,9 +139,11 @@ class TextBuilder:
 
     # -- blocks
     def build_a(self, v_mv, i_ma, p_w, ce_mah, soc_permille, ttg_min, alarm_bits, synced,
-                aux_value=0, relay_on=0, start=0):
+                aux_value=0, relay_on=0, start=0, aux_dev=None):
         """Block A (VD §3.3) at `start`; returns the end offset. Not synchronised: CE, SOC and TTG are `---`
-        (VD §3.5, U3). Synchronised: TTG −1 = not discharging, else clamped to 0..65534 (U4)."""
+        (VD §3.5, U3). Synchronised: TTG −1 = not discharging, else clamped to 0..65534 (U4).
+        Aux (directly after V): starter `VS` = aux_value mV; mid-point `VM` = aux_value mV and `DM` = aux_dev ‰;
+        temperature `T` = aux_value °C. None (no value) is sent as `---`, as a BMV-712 sends `T`."""
         p = self._put(start, b"\r\nPID\t")
         p = self._pidhex(p, self._pid)
         p = self._put(p, b"\r\nV\t")
@@ -145,7 +151,12 @@ class TextBuilder:
         aux = self._aux
         if aux == AUX_STARTER:
             p = self._put(p, b"\r\nVS\t")
-            p = self._int(p, aux_value)
+            p = self._dashes(p) if aux_value is None else self._int(p, aux_value)
+        elif aux == AUX_MID:
+            p = self._put(p, b"\r\nVM\t")
+            p = self._dashes(p) if aux_value is None else self._int(p, aux_value)
+            p = self._put(p, b"\r\nDM\t")
+            p = self._dashes(p) if aux_dev is None else self._int(p, aux_dev)
         elif aux == AUX_TEMP:
             p = self._put(p, b"\r\nT\t")
             p = self._dashes(p) if aux_value is None else self._int(p, aux_value)
@@ -200,9 +211,17 @@ class TextBuilder:
 
 
 def block_a_from(builder, monitor, start=0):
-    """Block A from the documented Monitor attributes (docs/core-interface.md)."""
+    """Block A from the documented Monitor attributes (docs/core-interface.md), with the aux field of the
+    monitor's aux input (shunt.aux): the mode follows `aux_input`, the temperature goes out in whole °C."""
+    aux = monitor.aux
+    mode = aux.mode
+    builder._aux = mode         # validated by the settings table (0..3)
+    x = aux.value
+    if mode == AUX_TEMP and x is not None:
+        x = (x + 50) // 100 if x >= 0 else -((50 - x) // 100)    # 0.01 °C -> °C, half away from zero
     return builder.build_a(monitor.v_mv, monitor.i_ma, monitor.power_w(), monitor.ce_mah, monitor.soc_permille,
-                           monitor.ttg_min, monitor.alarm_bits, monitor.synchronized, 0, 0, start)
+                           monitor.ttg_min, monitor.alarm_bits, monitor.synchronized, x, 0, start,
+                           aux.mid_dev_pm)
 
 
 def base36_serial(mac):

@@ -61,10 +61,24 @@ SETTING_REGS = {
     0x0351: ("relay_low_voltage_clear", UN16),
     0x0352: ("relay_high_voltage_set", UN16),
     0x0353: ("relay_high_voltage_clear", UN16),
+    # Issue 18: the aux input and its alarms (VD §4.6; BMV-712 ids and units, hex_pairs.txt).
+    0xEEF8: ("aux_input", UN8),
+    0x0324: ("alarm_low_starter_set", UN16),
+    0x0325: ("alarm_low_starter_clear", UN16),
+    0x0326: ("alarm_high_starter_set", UN16),
+    0x0327: ("alarm_high_starter_clear", UN16),
+    0x0331: ("alarm_midpoint_set", UN16),
+    0x0332: ("alarm_midpoint_clear", UN16),
+    0x032A: ("alarm_low_temperature_set", UN16),
+    0x032B: ("alarm_low_temperature_clear", UN16),
+    0x032C: ("alarm_high_temperature_set", UN16),
+    0x032D: ("alarm_high_temperature_clear", UN16),
 }
 _RELAY_CONTROL = const(0x034E)
 _RELAY_REMOTE = const(2)
-_AUX_NONE = const(3)    # 0xEEF8 (ve_regs.h VE_REG_BMV_AUX_INPUT_NONE) until an aux input exists
+
+# Aux values (VD §4.6): register -> (aux mode that has it, wire type); any other mode or no value -> n/a.
+_AUX_VALUE_REGS = {0xED7D: (0, SN16), 0x0382: (1, UN16), 0x0383: (1, SN16), 0xEDEC: (2, UN16)}
 
 # History registers 0x0300..0x0311 = H1..H18 (VD §4.6, §4.7): text unit -> HEX unit divisor.
 _HIST_DIV = (0, 100, 100, 100, 1, 1, 100, 10, 10, 1, 1, 1, 1, 1, 1, 10, 10, 1, 1)
@@ -335,10 +349,9 @@ class HexHandler:
             return self._put(pay, UN8, 1 if m.synchronized else 0)
         if reg == 0x031E:
             return self._put(pay, UN16, m.alarm_bits)
-        if reg == 0xED7D or reg == 0x0383:
-            return self._na(pay, SN16)
-        if reg == 0xEDEC or reg == 0x0382:
-            return self._na(pay, UN16)
+        r = _AUX_VALUE_REGS.get(reg)
+        if r is not None:
+            return self._aux_value(reg, r[0], r[1], pay)
         if reg == 0x1034:
             return self._put(pay, SN16, self.device.current_offset_lsb)
         if reg in COMMAND_REGS:
@@ -349,8 +362,6 @@ class HexHandler:
             return self._put(pay, UN8, 0)
         if reg == 0xEEB8:
             return self._put(pay, SN16, 0)
-        if reg == 0xEEF8:
-            return self._put(pay, UN8, _AUX_NONE)
         if reg == 0xEEFA:
             return self._put(pay, UN16, st["shunt_rating_mv"])
         if reg == 0xEEFB:
@@ -367,6 +378,17 @@ class HexHandler:
             name = st["device_name"]
             return self._str(pay, name.encode() if isinstance(name, str) else name, len(name) + 1)
         return F_UNKNOWN, 0
+
+    def _aux_value(self, reg, mode, typ, pay):
+        aux = self.monitor.aux
+        v = aux.mid_dev_pm if reg == 0x0383 else aux.value
+        if aux.mode != mode or v is None:
+            return self._na(pay, typ)
+        if reg == 0xEDEC:
+            return self._put(pay, typ, v + 27315)       # 0.01 °C -> 0.01 K (VD §4.7)
+        if reg == 0x0383:
+            return self._put(pay, typ, v)               # 0.1 % = the text DM ‰
+        return self._put(pay, typ, rdiv(v, 10))         # mV -> 0.01 V
 
     def _readonly(self, reg):
         if 0x0300 <= reg <= 0x0311:
@@ -423,9 +445,9 @@ class HexHandler:
             except (ValueError, OSError):
                 return F_PARAM, 0
             return self._get(reg, pay)
-        if reg == 0xEEF8 or reg == 0xEEB8:
-            # one valid value each (no aux input; MON 0): anything else answers 0x04 with it
-            n = 1 if reg == 0xEEF8 else 2
+        if reg == 0xEEB8:
+            # one valid value (MON 0): anything else answers 0x04 with it
+            n = 2
             if vn != n:
                 return F_PARAM, 0
             flags, dn = self._get(reg, pay)

@@ -2,7 +2,7 @@
 # Spec: battery-monitor.md §10 (alarms), §1 ("effective clear value"), §0.2 ("continuously for", outages), §15.2 U23.
 from micropython import const
 
-# AR bits (§10); bits 8..128 (aux, temperature, mid-point) are never set: there is no aux input.
+# AR bits (§10); bits 8..128 (starter, temperature, mid-point) belong to the aux input (shunt.aux).
 AR_LOW_V = const(1)
 AR_HIGH_V = const(2)
 AR_LOW_SOC = const(4)

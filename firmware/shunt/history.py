@@ -16,6 +16,7 @@ def clear(mon):
     mon.h4_armed = 0
     mon.h5_armed = 1
     mon.below90 = 0
+    mon.aux.clear_history()
 
 
 def step(mon, synced, ce_mah, qp_mah, v_mv):
@@ -65,8 +66,8 @@ def step(mon, synced, ce_mah, qp_mah, v_mv):
 
 
 def report(mon, h, h6_giga, h6_mah, e_dis_cwh, e_chg_cwh):
-    """Fill h[1..18] with H1..H18 as sent in the text protocol (H13..H16 stay 0: no aux input). H3 and H6 become
-    long integers only once depth_sum or H6 pass 10^9 mAh (once a second; the text prints H6 from its limbs)."""
+    """Fill h[1..18] with H1..H18 as sent in the text protocol; H13..H16 are the aux input's (shunt.aux). H3 and H6
+    become long integers only once depth_sum or H6 pass 10^9 mAh (once a second; the text prints H6 from its limbs)."""
     h[1] = mon.h1
     h[2] = mon.h2
     h[3] = tdiv(mon.depth_giga * GIGA + mon.depth_mah, mon.h4) if mon.h4 else 0
@@ -79,5 +80,10 @@ def report(mon, h, h6_giga, h6_mah, e_dis_cwh, e_chg_cwh):
     h[10] = mon.h10
     h[11] = mon.h11
     h[12] = mon.h12
+    aux = mon.aux
+    h[13] = aux.h13
+    h[14] = aux.h14
+    h[15] = aux.h15
+    h[16] = aux.h16
     h[17] = e_dis_cwh
     h[18] = e_chg_cwh

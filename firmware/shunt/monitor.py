@@ -12,6 +12,7 @@ from shunt.warnings import Warnings
 from shunt.ttg import Ttg, minutes as ttg_minutes
 from shunt import sync
 from shunt import history
+from shunt.aux import Aux
 
 _OUTAGE_MS = const(5000)
 
@@ -36,7 +37,7 @@ SYNC_NONE = const(0)
 SYNC_AUTO = const(1)
 SYNC_MANUAL = const(2)
 
-# The state record (§14.1), format version shunt.record.VERSION = 2. Version 2 widens tp_mah and h6_mah to u64:
+# The state record (§14.1), format version shunt.record.VERSION = 3. Version 2 widens tp_mah and h6_mah to u64:
 # a lifetime counter passes 2^32 - 1 mAh (4 295 kAh) within the device's life on a big bank, and from then on
 # every save would fail.
 STATE_FIELDS_V1 = (
@@ -51,9 +52,22 @@ STATE_FIELDS_V1 = (
     ("e_dis_cwh", "I"), ("e_dis_rem", "Q"), ("e_chg_cwh", "I"), ("e_chg_rem", "Q"), ("nominal_v", "B"),
     ("nominal_chg_s", "H"), ("nominal_stopped", "B"),
 )
-STATE_FIELDS = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in STATE_FIELDS_V1)
-# Older layouts and how their values become this version's (shunt.record.Codec): v1 -> v2 keeps every value.
-STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, lambda d: d)}
+STATE_FIELDS_V2 = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in STATE_FIELDS_V1)
+# Format version 3 (issue 18) appends the aux history H13-H16 (shunt.aux).
+AUX_FIELDS = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
+STATE_FIELDS = STATE_FIELDS_V2 + AUX_FIELDS
+
+
+def _with_aux(d):
+    # an older record has no aux history: it starts at 0, every other value is kept
+    for name, _ in AUX_FIELDS:
+        d[name] = 0
+    return d
+
+
+# Older layouts and how their values become this version's (shunt.record.Codec): v1 -> v3 and v2 -> v3 keep every
+# value and add the aux history at 0.
+STATE_MIGRATIONS = {1: (STATE_FIELDS_V1, _with_aux), 2: (STATE_FIELDS_V2, _with_aux)}
 
 
 class Monitor:
@@ -73,6 +87,7 @@ class Monitor:
         self.relay = Relay(settings)
         self.nominal = Nominal(settings)
         self.warn = Warnings(settings)
+        self.aux = Aux(settings)
         # the per-sample step calls these bound methods: looked up once here, not once per sample
         self._ttg_add = self.ttg.add
         self._alarms_step = self.alarms.step
@@ -149,6 +164,8 @@ class Monitor:
             "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": energy_rem(self.e_dis),
             "e_chg_cwh": self.e_chg[0], "e_chg_rem": energy_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
             "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
+            "aux_h13": self.aux.h13, "aux_h14": self.aux.h14, "aux_h15": self.aux.h15, "aux_h16": self.aux.h16,
+            "aux_h1516_valid": self.aux.h1516_valid,
         }
 
     def set_state(self, d):
@@ -187,6 +204,7 @@ class Monitor:
         energy_set(self.e_dis, d["e_dis_cwh"], d["e_dis_rem"])
         energy_set(self.e_chg, d["e_chg_cwh"], d["e_chg_rem"])
         self.nominal.load(d["nominal_v"], d["nominal_chg_s"], d["nominal_stopped"])
+        self.aux.set_state(d)
         self._clamp_qp()
         self.restored = 1
         self.warn.set(7)
@@ -202,6 +220,7 @@ class Monitor:
                 self.nominal.user_edit()
             else:
                 self.nominal.restart()
+        self.aux.configure()
         self.configure()
 
     def configure(self):
@@ -300,7 +319,7 @@ class Monitor:
             self.h11 += 1
         if started & 2 and self.h12 < GIGA_MAX:
             self.h12 += 1
-        self.alarm_bits = self.alarms.bits          # live, like V and I: the text carries the current alarm state
+        self.alarm_bits = self.alarms.bits | self.aux.bits   # live, like V and I: the text carries the alarm state
         self._relay_step(self, dt_ms)
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
@@ -441,6 +460,7 @@ class Monitor:
     def second(self):
         """Close one second's TTG slot, then refresh TTG, SOC, CE, P and history values (§5, §8)."""
         self.ttg.second()
+        self.aux.second(self)       # the aux input is read and judged once a second, never per sample
         self.refresh()
 
     def _soc_cpct(self):
@@ -486,7 +506,7 @@ class Monitor:
         self.h6_giga = q[_H6 + 2]       # the text prints H6 from these two limbs, without a long integer
         self.h6_mah = q[_H6]
         history.report(self, self.hist, q[_H6 + 2], q[_H6], self.e_dis[0], self.e_chg[0])
-        self.alarm_bits = self.alarms.bits
+        self.alarm_bits = self.alarms.bits | self.aux.bits
         self.relay_active = self.relay.active
         self.relay_energised = self.relay.energised
 

@@ -33,6 +33,9 @@ RANGES = {
     "depth_sum": (-0x8000000000000000, 0),
     "e_dis_cwh": (0, _U32), "e_dis_rem": (0, _E_REM - 1), "e_chg_cwh": (0, _U32), "e_chg_rem": (0, _E_REM - 1),
     "nominal_v": (0, 48), "nominal_chg_s": (0, 3600), "nominal_stopped": (0, 1),
+    # the aux history (issue 18): counts, and the starter voltage's reach at the aux input in mV
+    "aux_h13": (0, _U32), "aux_h14": (0, _U32), "aux_h15": (-V_MAX_MV, V_MAX_MV), "aux_h16": (-V_MAX_MV, V_MAX_MV),
+    "aux_h1516_valid": (0, 1),
     # moments in op_time (and never after the record's own op_time, see check_state)
     "last_sync_s": (0, _U32), "last_set_soc_s": (0, _U32), "near_miss_s": (0, _U32), "h9_ref_s": (0, _U32),
 }

@@ -6,7 +6,7 @@ from binascii import crc32
 from micropython import const
 
 MAGIC = b"SSST"
-VERSION = const(2)              # format version of shunt.monitor.STATE_FIELDS (v1: STATE_FIELDS_V1, migrated)
+VERSION = const(3)              # format version of shunt.monitor.STATE_FIELDS (v1, v2: migrated, see there)
 HEADER_FMT = "<4sHHI"           # magic, format version u16, payload length u16, sequence number u32
 HEADER_SIZE = const(12)
 CRC_SIZE = const(4)

@@ -8,6 +8,7 @@ from shunt.alarms import Latch, eff_clear_low, eff_clear_high
 LATCH_LOW_SOC = const(1)
 LATCH_LOW_V = const(2)
 LATCH_HIGH_V = const(4)
+LATCH_AUX = const(8)        # issue 18: an aux alarm (starter, mid-point, temperature) with relay_aux_alarms on
 
 MODE_DEFAULT = const(0)
 MODE_CHARGE = const(1)
@@ -90,6 +91,7 @@ class Relay:
         if self._off_ms > self._off_delay_ms:
             self._off_ms = self._off_delay_ms
         self._invert = s["relay_invert"]
+        self._aux = s["relay_aux_alarms"] if mode == MODE_DEFAULT else 0
         self.energised = self.active ^ self._invert
 
     def remote(self, on):
@@ -150,6 +152,8 @@ class Relay:
         else:
             self._hv.off()
         la = soc.active | (self._lv.active << 1) | (self._hv.active << 2)
+        if self._aux and mon.aux.bits:
+            la |= LATCH_AUX         # the aux alarms already carry their own 10 s delay and hysteresis
         self.latches = la
         demand = 1 if la else 0
         self.demand = demand

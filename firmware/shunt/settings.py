@@ -8,6 +8,7 @@ ENUM = const(1)     # one of a list of words (or numbers), stored as the index o
 TEXT = const(2)     # printable ASCII, stored as str
 KEY = const(3)      # 16 bytes, shown as 32 lowercase hex characters; secret
 LINKED = const(4)   # "linked" (stored -1) or an exact decimal
+TEMP = const(5)     # "off" (stored 0) or whole °C, stored in 0.01 K as the HEX registers carry it (VD §4.6)
 
 # name, kind, unit, default (stored), low, high, decimals, choices
 # For ENUM the choices are the words; the stored value is the index, except nominal_voltage (see _ENUM_VALUES).
@@ -50,6 +51,21 @@ TABLE = (
     ("instant_readout", ENUM, "", 1, 0, 1, 0, ("off", "on")),
     ("instant_readout_key", KEY, "", b"", 16, 16, 0, None),
     ("battery_type", ENUM, "", 0, 0, 1, 0, ("lead_acid", "lfp")),
+    # The aux input (issue 18, VD §4.6 0xEEF8 numbering: the stored value is the HEX value).
+    ("aux_input", ENUM, "", 3, 0, 3, 0, ("starter", "midpoint", "temperature", "none")),
+    ("aux_voltage_divider", NUM, "", 1000, 900, 20000, 3, None),
+    ("alarm_low_starter_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_low_starter_clear", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_starter_set", NUM, "V", 0, 0, 950, 1, None),
+    ("alarm_high_starter_clear", NUM, "V", 0, 0, 950, 1, None),
+    # Victron's defaults, as a real BMV-712 answers 0x0331/0x0332 (20, 15: hex_pairs.txt).
+    ("alarm_midpoint_set", NUM, "%", 20, 0, 990, 1, None),
+    ("alarm_midpoint_clear", NUM, "%", 15, 0, 990, 1, None),
+    ("alarm_low_temperature_set", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_low_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_high_temperature_set", TEMP, "C", 0, -50, 100, 0, None),
+    ("alarm_high_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
+    ("relay_aux_alarms", ENUM, "", 0, 0, 1, 0, ("off", "on")),
 )
 
 # sync_mode values (BM §4.1 and issue 17): accepted is the default of a device without stored settings; a stored
@@ -60,7 +76,10 @@ SYNC_ACCEPTED = const(2)
 
 # Settings added after schema 1: a settings file written before them lacks them, which is not damage; they take
 # their default silently (any other missing name is reported).
-ADDED_LATER = ("battery_type",)
+ADDED_LATER = ("battery_type", "aux_input", "aux_voltage_divider", "alarm_low_starter_set", "alarm_low_starter_clear",
+               "alarm_high_starter_set", "alarm_high_starter_clear", "alarm_midpoint_set", "alarm_midpoint_clear",
+               "alarm_low_temperature_set", "alarm_low_temperature_clear", "alarm_high_temperature_set",
+               "alarm_high_temperature_clear", "relay_aux_alarms")
 
 # battery_type -> the values its chemistry wants, per 12 V of nominal voltage for charged_voltage (stored units).
 # lead_acid: the factory values (BM §1, §7). lfp: Victron's LiFePO4 recommendations for the SmartShunt/BMV:
@@ -84,7 +103,7 @@ def recommended(battery_type, nominal_v):
 
 # Settings kept by restore_defaults (§1 rules).
 KEPT_BY_RESTORE = ("shunt_rating_a", "shunt_rating_mv", "current_invert", "voltage_divider", "ina226_timing",
-                   "device_name", "instant_readout_key")
+                   "device_name", "instant_readout_key", "aux_voltage_divider")
 SECRET = ("instant_readout_key",)
 SCHEMA_VERSION = const(1)
 
@@ -94,6 +113,7 @@ for _i, _row in enumerate(TABLE):
 NAMES = tuple(r[0] for r in TABLE)
 
 _POW10 = (1, 10, 100, 1000)
+ZERO_C_CK = const(27315)     # 0 °C in 0.01 K (VD §4.7: HEX = °C × 100 + 27315)
 
 
 def row(name):
@@ -164,6 +184,8 @@ def describe_range(r):
         return "linked, or %s..%s%s in steps of %s" % (fmt_fixed(lo, dec), fmt_fixed(hi, dec), u, fmt_fixed(1, dec))
     if kind == ENUM:
         return "|".join(choices) + u
+    if kind == TEMP:
+        return "off, or %d..%d%s in steps of 1" % (lo, hi, u)
     if kind == TEXT:
         return "0..%d printable ASCII characters" % hi
     return "32 hex characters (16 bytes)"
@@ -202,6 +224,13 @@ def parse(name, text):
         return parse_key(t)
     if kind == LINKED and t.lower() == "linked":
         return -1
+    if kind == TEMP:
+        if t.lower() == "off":
+            return 0
+        v = parse_fixed(t, 0)
+        if v is None or v < r[4] or v > r[5]:
+            raise ValueError("%s %s: must be %s" % (name, _show(t), describe_range(r)))
+        return ZERO_C_CK + 100 * v
     v = parse_fixed(t, r[6])
     if v is None and _too_long(t):
         raise ValueError("%s %s: more than %d digits before or after the point (%s)"
@@ -274,6 +303,13 @@ def check_stored(name, value):
             raise ValueError("%s %s: must be %s" % (name, fmt_fixed(value, r[6]) if isinstance(value, int) else
                                                     value, describe_range(r)))
         return value
+    if kind == TEMP:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("%s: must be an integer in stored units" % name)
+        c = value - ZERO_C_CK
+        if value and (c % 100 or c < 100 * r[4] or c > 100 * r[5]):
+            raise ValueError("%s %d (0.01 K): must be %s" % (name, value, describe_range(r)))
+        return value
     if kind == ENUM:
         if not isinstance(value, int) or isinstance(value, bool):   # JSON true is not a setting's number
             raise ValueError("%s: must be %s" % (name, describe_range(r)))
@@ -294,10 +330,16 @@ def check_stored(name, value):
 
 
 def nearest_stored(name, value):
-    """The allowed stored value nearest to an integer `value` of a NUM, LINKED or ENUM setting (HEX answers it
-    with flags 0x04 when a SET is out of range, vedirect.md §4.3). Pure."""
+    """The allowed stored value nearest to an integer `value` of a NUM, LINKED, ENUM or TEMP setting (HEX
+    answers it with flags 0x04 when a SET is out of range, vedirect.md §4.3). Pure."""
     r = row(name)
     lo, hi = r[4], r[5]
+    if r[1] == TEMP:
+        # stored 0.01 K in whole °C steps, or 0 (off): the nearest of the clamped whole degree and off
+        c = (value - ZERO_C_CK + 50) // 100
+        near = ZERO_C_CK + 100 * (lo if c < lo else (hi if c > hi else c))
+        d = value - near
+        return 0 if value < 0 or (value < d if d > 0 else value < -d) else near
     if r[1] == ENUM and r[0] != "nominal_voltage":
         hi = len(r[7]) - 1
     if r[1] == LINKED and value == -1:
@@ -344,6 +386,8 @@ class Settings:
             return fmt_fixed(v, r[6]) + " (unlinked)"
         if kind == ENUM:
             return r[7][_enum_index(r, v)]
+        if kind == TEMP:
+            return str((v - ZERO_C_CK) // 100) if v else "off"
         if kind == TEXT:
             return v
         return to_hex(v)
@@ -493,6 +537,8 @@ def _default_brief(r):
         return "linked"
     if r[1] == ENUM:
         return r[7][_enum_index(r, r[3])]
+    if r[1] == TEMP:
+        return str((r[3] - ZERO_C_CK) // 100) if r[3] else "off"
     return fmt_fixed(r[3], r[6])
 
 

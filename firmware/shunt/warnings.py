@@ -30,8 +30,11 @@ W12 = const(2048)
 W13 = const(4096)
 W14 = const(8192)
 W15 = const(16384)
-_LEAD_REST_MV = const(13000)
-_GIGA = const(1000000000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
+W16 = const(32768)      # aux input hardware absent / no value (issue 18, raised by shunt.aux)
+W17 = const(65536)      # LFP bank charging below 0 °C (issue 18, raised by shunt.aux)
+_MAX_CODE = const(17)
+_LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
+_GIGA = const(1000000000)
 
 # One sentence per warning: what it means and what to check (numbers are filled in by `Warnings.list`).
 ADVICE = (
@@ -65,6 +68,10 @@ ADVICE = (
     "W15 lead-acid constants on a lithium bank: %s, but peukert_exponent is %s and charge_efficiency %d %%, "
     "lead-acid values that count a LiFePO4 bank's loads too high; for LiFePO4 Victron recommends Peukert 1.05 and "
     "charge efficiency 99 %%: set battery_type lfp and run apply_battery_type.",
+    "W16 aux input not available: aux_input is %s but its sensor gives no value (%s); check the wiring "
+    "(board/WIRING.md) or set aux_input none.",
+    "W17 charging below 0 C: the LFP bank is being charged at %s C; charging lithium iron phosphate below "
+    "freezing plates lithium and damages it. Stop charging until the battery is above 5 C, or heat it.",
 )
 
 
@@ -80,8 +87,8 @@ def _fmt(value, decimals):
 def _code_num(code):
     if isinstance(code, str):
         code = int(code.lstrip("Ww"))
-    if not 1 <= code <= 15:
-        raise ValueError("warning %r: must be 1..15 (W01..W15)" % (code,))
+    if not 1 <= code <= _MAX_CODE:
+        raise ValueError("warning %r: must be 1..17 (W01..W17)" % (code,))
     return code
 
 
@@ -501,4 +508,12 @@ class Warnings:
                    "the bank discharged for an hour above %s V (%s V at the end), which no %d V lead-acid bank does"
                    % (_fmt(_LEAD_REST_MV * k // 12 // 100, 1), _fmt(self.w15_v_mv // 10, 2), k))
             return text % (why, _fmt(v["peukert_exponent"], 2), v["charge_efficiency"])
+        if n == 16:
+            aux = mon.aux
+            from shunt.settings import row
+            hw = ("second INA226 at I2C 0x41", "second INA226 at I2C 0x41", "DS18B20 on the 1-Wire pin", "-")
+            return text % (row("aux_input")[7][aux.mode], getattr(aux, "error", None) or hw[aux.mode])
+        if n == 17:
+            t = mon.aux.value
+            return text % (_fmt(t, 2) if t is not None else "---")
         return text

@@ -17,6 +17,9 @@ V1_FIELDS = (
 # Version 2: the lifetime counters tp_mah and h6_mah widened to u64 (issue 13).
 V2_FIELDS = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in V1_FIELDS)
 
+# Version 3 (issue 18) appends the aux history.
+V3_ADDED = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
+
 from shunt.monitor import STATE_FIELDS as FIELDS  # noqa: E402
 
 

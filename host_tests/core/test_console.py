@@ -52,6 +52,13 @@ SPEC_RANGES = (
     ("relay_low_voltage_set", "-0.1", "95.1", "0.0", "95.0", "11.55"),
     ("relay_low_voltage_clear", "-0.1", "95.1", "0.0", "95.0", "11.55"),
     ("relay_high_voltage_set", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("aux_voltage_divider", "0.899", "20.001", "0.900", "20.000", "1.0005"),
+    ("alarm_low_starter_set", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("alarm_low_starter_clear", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("alarm_high_starter_set", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("alarm_high_starter_clear", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("alarm_midpoint_set", "-0.1", "99.1", "0.0", "99.0", "2.05"),
+    ("alarm_midpoint_clear", "-0.1", "99.1", "0.0", "99.0", "1.55"),
     ("relay_high_voltage_clear", "-0.1", "95.1", "0.0", "95.0", "11.55"),
 )
 # BM §1 word settings: (name, the allowed words).
@@ -61,12 +68,17 @@ SPEC_WORDS = (
     ("sync_mode", ("victron", "strict", "accepted")), ("peukert_mode", ("victron", "above_c20")),
     ("relay_mode", ("default", "charge", "remote")), ("relay_invert", ("on", "off")),
     ("instant_readout", ("on", "off")), ("battery_type", ("lead_acid", "lfp")),
+    ("aux_input", ("starter", "midpoint", "temperature", "none")), ("relay_aux_alarms", ("on", "off")),
 )
+# Issue 18: temperature alarm thresholds, "off" or whole degrees Celsius.
+SPEC_TEMPS = ("alarm_low_temperature_set", "alarm_low_temperature_clear", "alarm_high_temperature_set",
+              "alarm_high_temperature_clear")
 NOT_NUMBERS = ("nan", "NaN", "inf", "-inf", "Infinity", "1e3", "0x10", "abc", "1,5", "--1", ".", "1..2", "½")
 
 
 def test_spec_tables_cover_every_setting():
     names = [r[0] for r in SPEC_RANGES] + [r[0] for r in SPEC_WORDS] + ["device_name", "instant_readout_key"]
+    names += list(SPEC_TEMPS)
     assert sorted(names) == sorted(st.NAMES)
 
 

@@ -64,6 +64,10 @@ class Mon:
     ce_mah = -50000
     soc_cpct = 5000
 
+    class aux:          # shunt.aux's attributes: aux input none (the spec vector's aux mode 3)
+        mode = 3
+        value = None
+
 
 def _setup(key=VEC_KEY):
     s = Settings()

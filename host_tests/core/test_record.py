@@ -5,7 +5,7 @@ from binascii import crc32
 from check import raises
 from shunt.record import Codec, MAGIC, code_range
 from shunt.monitor import STATE_MIGRATIONS
-from state_fields import FIELDS, V1_FIELDS, V2_FIELDS, sample_state
+from state_fields import FIELDS, V1_FIELDS, V2_FIELDS, V3_ADDED, sample_state
 
 CODEC = Codec(FIELDS)
 
@@ -16,9 +16,17 @@ def _payload_size():
 
 
 def test_monitor_fields_are_format_version_2():
-    # Version 2 is this layout; a change of the monitor's field list needs a new version and a migration.
-    assert tuple(FIELDS) == V2_FIELDS
-    assert CODEC.version == 2
+    # Version 3 is version 2 plus the aux history (issue 18); a change of the monitor's field list needs a new
+    # version and a migration.
+    assert tuple(FIELDS) == V2_FIELDS + V3_ADDED
+    assert CODEC.version == 3
+
+
+def _without_aux(rec):
+    for name, _ in V3_ADDED:
+        assert rec[name] == 0, name               # an older record starts the aux history at 0
+        del rec[name]
+    return rec
 
 
 def test_a_version_1_record_is_migrated_with_every_value():
@@ -29,8 +37,17 @@ def test_a_version_1_record_is_migrated_with_every_value():
     st["ce_mah"] = -0x80000000
     rec, why = Codec(FIELDS, migrations=STATE_MIGRATIONS).decode(v1.encode(st, 77))
     assert why == "" and rec[0] == 77
-    assert rec[1] == st
+    assert _without_aux(rec[1]) == st
     assert CODEC.decode(v1.encode(st, 77))[0] is None      # without the migration table it is refused
+
+
+def test_a_version_2_record_is_migrated_with_the_aux_history_at_zero():
+    v2 = Codec(V2_FIELDS, version=2)
+    st = sample_state(3)
+    old = dict((name, st[name]) for name, _ in V2_FIELDS)
+    rec, why = Codec(FIELDS, migrations=STATE_MIGRATIONS).decode(v2.encode(old, 5))
+    assert why == "" and rec[0] == 5
+    assert _without_aux(rec[1]) == old
 
 
 def test_lifetime_fields_hold_values_past_32_bits():
@@ -50,7 +67,7 @@ def test_header_layout_is_magic_version_length_seq_little_endian():
     rec = CODEC.encode(sample_state(), 0x01020304)
     n = _payload_size()
     assert rec[0:4] == b"SSST"
-    assert rec[4:6] == b"\x02\x00"
+    assert rec[4:6] == b"\x03\x00"   # format version 3
     assert rec[6:8] == bytes([n & 0xFF, n >> 8])
     assert rec[8:12] == b"\x04\x03\x02\x01"
     assert len(rec) == 12 + n + 4
@@ -147,21 +164,21 @@ def _with_version(rec, version):
 
 def test_other_format_versions_are_rejected_with_a_reason():
     rec = CODEC.encode(sample_state(), 9)
-    for v in (0, 1, 3, 0xFFFF):
+    for v in (0, 1, 2, 4, 0xFFFF):
         r, why = CODEC.decode(_with_version(rec, v))
         assert r is None
         assert "version %d" % v in why
 
 
 def test_an_older_version_in_the_migration_table_is_migrated():
-    # A future firmware: version 3 adds a field; version 2 records are migrated, not discarded (§14.1).
+    # A future firmware: version 4 adds a field; version 3 records are migrated, not discarded (§14.1).
     v2_fields = FIELDS + (("new_counter", "I"),)
 
     def from_v1(old):
         old["new_counter"] = 0
         return old
 
-    v2 = Codec(v2_fields, version=3, migrations={2: (FIELDS, from_v1)})
+    v2 = Codec(v2_fields, version=4, migrations={3: (FIELDS, from_v1)})
     st = sample_state(4)
     rec, why = v2.decode(CODEC.encode(st, 11))
     assert why == ""

@@ -167,10 +167,10 @@ def test_other_version_falls_back():
     import struct
     from binascii import crc32
 
-    def v3(b):
-        body = b[:4] + struct.pack("<H", 3) + b[6:-4]
+    def v4(b):      # a newer firmware's record (this one writes version 3)
+        body = b[:4] + struct.pack("<H", 4) + b[6:-4]
         return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
-    _fallback_case(v3, "version 3")
+    _fallback_case(v4, "version 4")
 
 
 def test_no_valid_record_gives_start_up_rules_and_w10():

@@ -194,8 +194,15 @@ def test_cycle_is_block_a_then_block_b_in_one_buffer():
     assert dict(_fields(blocks[1]))[b"H17"] == b"15636"
 
 
+class _NoAux:
+    mode = 3
+    value = None
+    mid_dev_pm = None
+
+
 class _Mon:
     # The documented Monitor attributes (docs/core-interface.md), with the FW 4.14 capture values.
+    aux = _NoAux()
     v_mv = 53509
     i_ma = 23866
     synchronized = 1
@@ -240,7 +247,72 @@ def test_building_allocates_nothing_once_warm():
 
 
 def test_unsupported_aux_mode_is_refused():
-    raises(ValueError, TextBuilder, 0xA389, b"x", 0x0414, True, False, AUX_MID)
+    raises(ValueError, TextBuilder, 0xA389, b"x", 0x0414, True, False, 4)
+    TextBuilder(aux=AUX_MID)
+
+
+def _aux_monitor(mode, reading):
+    # A real monitor whose aux input read `reading` for a second (issue 18).
+    from shunt.settings import Settings
+    from shunt.monitor import Monitor
+    s = Settings()
+    s.set("aux_input", mode)
+    m = Monitor(s)
+    m.sample(12868, 0, 0)
+    m.aux.reading(reading)
+    m.second()
+    return m
+
+
+def test_starter_vs_from_the_monitor_rebuilds_the_fw405_capture():
+    b = TextBuilder(fw=0x0405, mon=False)
+    n = block_a_from(b, _aux_monitor("starter", -12))
+    assert _built(b, n) == _read("smartshunt-fw405-a-v12868-vs-12.bin")
+
+
+def test_temperature_without_a_sensor_from_the_monitor_rebuilds_the_bmv712_capture():
+    exp = _read("bmv712-fw408-a-temp-nosensor.bin")
+    d = dict(_fields(exp))
+    from shunt.settings import Settings
+    from shunt.aux import Aux
+    m = _Mon()
+    m.v_mv, m.i_ma, m.ce_mah, m.soc_permille, m.ttg_min = (int(d[b"V"]), int(d[b"I"]), int(d[b"CE"]),
+                                                          int(d[b"SOC"]), int(d[b"TTG"]))
+    m.power_w = lambda: int(d[b"P"])
+    s = Settings()
+    s.set("aux_input", "temperature")
+    m.aux = Aux(s)                       # no reading: the DS18B20 is absent
+    b = TextBuilder(pid=0xA381, model=b"712 Smart", fw=0x0408, relay_field=True)
+    n = block_a_from(b, m)
+    assert _built(b, n) == exp
+
+
+def test_temperature_goes_out_in_whole_degrees_directly_after_v():
+    b = TextBuilder()
+    for cc, t in ((2149, b"21"), (2150, b"22"), (-149, b"-1"), (-150, b"-2"), (0, b"0")):
+        f = _fields(_built(b, block_a_from(b, _aux_monitor("temperature", cc))))
+        assert f[1][0] == b"V" and f[2] == (b"T", t), (cc, f[2])
+
+
+def test_midpoint_vm_and_dm_follow_v_and_the_block_checksums():
+    m = _aux_monitor("midpoint", 6300)          # 12.868 V bank, bottom half 6.300 V: top 6.568 V
+    b = TextBuilder()
+    n = block_a_from(b, m)
+    out = _built(b, n)
+    f = _fields(out)
+    assert [x[0] for x in f[:5]] == [b"PID", b"V", b"VM", b"DM", b"I"]
+    assert f[2] == (b"VM", b"6300") and f[3] == (b"DM", b"21")   # 1000·(12868 − 12600)/12868 = 20.8 ‰
+    assert sum(out) % 256 == 0
+    m.aux.reading(None)
+    m.second()
+    f = _fields(_built(b, block_a_from(b, m)))
+    assert f[2] == (b"VM", b"---") and f[3] == (b"DM", b"---")
+
+
+def test_starter_without_the_second_ina226_is_dashes():
+    b = TextBuilder()
+    f = _fields(_built(b, block_a_from(b, _aux_monitor("starter", None))))
+    assert f[2] == (b"VS", b"---")
 
 
 def test_serial_is_s_plus_mac_in_base_36():

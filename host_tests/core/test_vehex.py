@@ -35,6 +35,8 @@ class _Mon:
         self.hist = [0] * 19
         self.calls = []
         self.p_w = 0
+        from shunt.aux import Aux
+        self.aux = Aux(settings)       # the real aux input: its values are read by 0xED7D, 0x0382, 0x0383, 0xEDEC
 
     def power_w(self):
         return self.p_w
@@ -148,7 +150,7 @@ def _pairs(section):
 def _bmv712_state():
     h, m, s, saved, _ = _setup()
     for name, v in (("capacity", 320), ("charged_voltage", 135), ("alarm_low_soc_set", 50),
-                    ("alarm_low_voltage_set", 120), ("alarm_low_voltage_clear", 121)):
+                    ("alarm_low_voltage_set", 120), ("alarm_low_voltage_clear", 121), ("aux_input", 2)):
         s.set_stored(name, v)
     # monitor values behind the real replies (VD §4.7 scales: 0.1 Ah = 100 mAh, 0.01 V = 10 mV)
     m.hist = [0, -188890, 0, -133402, 0, 0, -1185100, -270, 16150, 0, 4, 6, 0, 0, 0, 0, 0, 1564, 2099]
@@ -162,9 +164,11 @@ SAME_AS_BMV712 = (0x1000, 0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006, 0x1007
                   0xED8D, 0x0382, 0xEDEC, 0x0383, 0xED7D, 0x0FFE, 0x0FFF, 0xEEFF, 0x0300, 0x0301, 0x0302, 0x0304,
                   0x0305, 0x0306, 0x0307, 0x0308, 0x0309, 0x030A, 0x030B, 0x030E, 0x030F, 0x0310, 0x0311,
                   0xEEFA, 0xEEFB, 0x031D, 0x031C, 0x0110, 0x0141, 0x010D, 0x0092, 0x0330, 0x0360, 0x0091,
-                  0xEC11, 0xEC7F, 0xEC3F)
-# Registers answered unknown on purpose (VD §4.6: no aux, no display, no buzzer; docs/hex-vs-bmv712.md).
-UNKNOWN_HERE = (0xEEFC, 0x0324, 0x0325, 0x0326, 0x0327, 0x032A, 0x032B, 0x032C, 0x032D, 0x0331, 0x0332, 0xEF00, 0xEEFE, 0x0400, 0xEEF5, 0xEEE0, 0xEEF4, 0x0150, 0x0090)
+                  0xEC11, 0xEC7F, 0xEC3F,
+                  # issue 18: the aux input (temperature, no sensor on the real unit) and its alarm thresholds
+                  0xEEF8, 0x0324, 0x0325, 0x0326, 0x0327, 0x032A, 0x032B, 0x032C, 0x032D, 0x0331, 0x0332)
+# Registers answered unknown on purpose (VD §4.6: no display, no buzzer; docs/hex-vs-bmv712.md).
+UNKNOWN_HERE = (0xEEFC, 0xEF00, 0xEEFE, 0x0400, 0xEEF5, 0xEEE0, 0xEEF4, 0x0150, 0x0090)
 
 
 def test_replies_equal_the_real_bmv712_where_the_register_means_the_same():
@@ -181,7 +185,8 @@ def test_replies_equal_the_real_bmv712_where_the_register_means_the_same():
         elif reg in UNKNOWN_HERE:
             assert got == req[:6].upper() + "01" + "%02X" % ((int(req[-2:], 16) - 1) & 0xFF) + "\n", (hex(reg), got)
             unknown += 1
-    assert checked >= 60 and unknown >= 19
+    # the ten aux registers moved from main's unknown list to the checked one (issue 18)
+    assert checked >= 76 and unknown >= 9
 
 
 def test_smartshunt_fw405_capacity_reply():
@@ -283,7 +288,9 @@ def test_read_only_and_unknown_registers():
     assert _ask(h, _frame(8, b"\x34\x10\x00\x00\x00")) == _frame(8, b"\x34\x10\x02")  # 0x1034: RO
     assert _ask(h, _frame(8, b"\x20\x03\x01\x78\x00")) == _frame(8, b"\x20\x03\x00\x78\x00")  # 0x0320 R/W
     assert _ask(h, _frame(7, b"\x77\x77\x00")) == b":77777015F\n"   # go-victron's unknown-id reply
-    assert _ask(h, _frame(8, b"\x24\x03\x00\x00\x00")) == _frame(8, b"\x24\x03\x01")  # starter alarm: unknown
+    assert _ask(h, _frame(8, b"\x30\x03\x00\x00\x00")) == _frame(8, b"\x30\x03\x01")  # fuse alarm: unknown
+    for reg in (b"\x7d\xed", b"\x82\x03", b"\x83\x03", b"\xec\xed"):                # aux values: RO
+        assert _ask(h, _frame(8, reg + b"\x00\x00\x00")) == _frame(8, reg + b"\x02")
     assert _ask(h, _frame(7, b"\x0c\x10\x00")) == _frame(7, b"\x0c\x10\x01")  # 0x100C: unknown
 
 
@@ -343,7 +350,12 @@ def test_monitor_mode_and_aux_input_accept_only_their_value():
     assert _ask(h, _frame(8, b"\xb8\xee\x00\x00\x00")) == _frame(8, b"\xb8\xee\x00\x00\x00")
     assert _ask(h, _frame(8, b"\xb8\xee\x00\x01\x00")) == _frame(8, b"\xb8\xee\x04\x00\x00")
     assert _ask(h, _frame(8, b"\xf8\xee\x00\x03")) == _frame(8, b"\xf8\xee\x00\x03")
-    assert _ask(h, _frame(8, b"\xf8\xee\x00\x00")) == _frame(8, b"\xf8\xee\x04\x03")
+    # Issue 18 (wins over VD §4.6): every mode is accepted; absent hardware reports not available and W16.
+    assert _ask(h, _frame(8, b"\xf8\xee\x00\x00")) == _frame(8, b"\xf8\xee\x00\x00")
+    # refused with the nearest valid value (team #15's rule), changing nothing
+    assert _ask(h, _frame(8, b"\xf8\xee\x00\x04")) == _frame(8, b"\xf8\xee\x04\x03")
+    assert _ask(h, _frame(8, b"\xf8\xee\x00\x00\x00")) == _frame(8, b"\xf8\xee\x04")     # un8: one byte
+    assert _ask(h, _frame(7, b"\xf8\xee\x00")) == _frame(7, b"\xf8\xee\x00\x00")
 
 
 def test_custom_name_set_and_get():
@@ -369,3 +381,75 @@ def test_replies_queue_in_arrival_order_and_the_queue_is_bounded():
     assert 0 < len(out) <= 512
     one = _frame(7, b"\x0a\x01\x00" + SERIAL + b"\x00" * 13)
     assert out == one * (len(out) // len(one))
+
+
+def _get16(h, reg):
+    r = _ask(h, _frame(7, bytes((reg & 0xFF, reg >> 8, 0))))
+    assert r[:8] == (":7%02X%02X00" % (reg & 0xFF, reg >> 8)).encode(), r
+    return int(r[10:12] + r[8:10], 16)
+
+
+def _aux_mon(h, m, s, mode, reading, v_mv=24000):
+    s.set("aux_input", mode)
+    m.aux.configure()
+    m.v_mv = v_mv
+    m.i_int_ma = 0
+    from shunt.warnings import Warnings
+    m.warn = Warnings(s)
+    m.aux.reading(reading)
+    m.aux.second(m)
+
+
+def test_aux_values_in_each_mode_and_not_available_otherwise():
+    # VD §4.6/§4.7: 0xED7D sn16 0.01 V, 0x0382 un16 0.01 V, 0x0383 sn16 0.1 %, 0xEDEC un16 0.01 K.
+    h, m, s, saved, _ = _setup()
+    for reg in (0xED7D, 0x0382, 0x0383, 0xEDEC):        # aux none (default): every value n/a
+        assert _get16(h, reg) == (0x7FFF if reg in (0xED7D, 0x0383) else 0xFFFF)
+    _aux_mon(h, m, s, "starter", -14)                    # VS -14 mV as a SmartShunt with nothing connected
+    assert _get16(h, 0xED7D) == 0xFFFF                   # rdiv(-14, 10) = -1 -> 0xFFFF (sn16 −1)
+    _aux_mon(h, m, s, "starter", 12655)
+    assert _get16(h, 0xED7D) == 1266 and _get16(h, 0x0382) == 0xFFFF and _get16(h, 0xEDEC) == 0xFFFF
+    _aux_mon(h, m, s, "midpoint", 11700)
+    assert _get16(h, 0x0382) == 1170 and _get16(h, 0x0383) == 25 and _get16(h, 0xED7D) == 0x7FFF
+    _aux_mon(h, m, s, "midpoint", 12300)
+    assert _get16(h, 0x0383) == 0x10000 - 25             # −2.5 %
+    _aux_mon(h, m, s, "temperature", -250)               # −2.50 °C = 270.65 K
+    assert _get16(h, 0xEDEC) == 27065 and _get16(h, 0x0383) == 0x7FFF
+    _aux_mon(h, m, s, "temperature", None)               # no sensor: 0xFFFF, like the real BMV-712
+    assert _get16(h, 0xEDEC) == 0xFFFF
+
+
+def test_aux_alarm_thresholds_set_and_get_in_the_spec_units():
+    h, m, s, saved, _ = _setup()
+    for reg, name, val, text in ((0x0324, "alarm_low_starter_set", 115, "11.5"),
+                                 (0x0325, "alarm_low_starter_clear", 120, "12.0"),
+                                 (0x0326, "alarm_high_starter_set", 148, "14.8"),
+                                 (0x0327, "alarm_high_starter_clear", 145, "14.5"),
+                                 (0x0331, "alarm_midpoint_set", 30, "3.0"),
+                                 (0x0332, "alarm_midpoint_clear", 20, "2.0"),
+                                 (0x032A, "alarm_low_temperature_set", 27815, "5"),      # 0.01 K
+                                 (0x032B, "alarm_low_temperature_clear", 28015, "7"),
+                                 (0x032C, "alarm_high_temperature_set", 31815, "45"),
+                                 (0x032D, "alarm_high_temperature_clear", 31315, "40")):
+        req = bytes((reg & 0xFF, reg >> 8, 0, val & 0xFF, val >> 8))
+        assert _ask(h, _frame(8, req)) == _frame(8, req), hex(reg)
+        assert s.format(name) == text and _get16(h, reg) == val
+    n = len(saved)
+    # off the grid or out of range: 0x04 with the nearest valid value (team #15's rule), nothing changes or is saved
+    for reg, val, near in ((0x032A, 27816, 27815), (0x032A, 27866, 27915), (0x032A, 100, 0), (0x032A, 40000, 37315),
+                           (0x032A, 20000, 22315), (0x0331, 991, 990), (0x0324, 951, 950)):
+        req = bytes((reg & 0xFF, reg >> 8, 0, val & 0xFF, val >> 8))
+        assert _ask(h, _frame(8, req)) == _frame(8, bytes((reg & 0xFF, reg >> 8, 4, near & 0xFF, near >> 8))), hex(val)
+    assert len(saved) == n and s.values["alarm_low_temperature_set"] == 27815
+    # 0 turns a temperature alarm off
+    assert _ask(h, _frame(8, b"\x2a\x03\x00\x00\x00")) == _frame(8, b"\x2a\x03\x00\x00\x00")
+    assert s.format("alarm_low_temperature_set") == "off"
+
+
+def test_aux_history_registers_h13_to_h16():
+    h, m, s, saved, _ = _setup()
+    m.hist[13], m.hist[14], m.hist[15], m.hist[16] = 3, 1, 11412, 14655
+    assert _ask(h, _frame(7, b"\x0c\x03\x00")) == _frame(7, b"\x0c\x03\x00\x03\x00\x00\x00")
+    assert _ask(h, _frame(7, b"\x0d\x03\x00")) == _frame(7, b"\x0d\x03\x00\x01\x00\x00\x00")
+    assert _ask(h, _frame(7, b"\x0e\x03\x00")) == _frame(7, b"\x0e\x03\x00" + (1141).to_bytes(4, "little"))
+    assert _ask(h, _frame(7, b"\x0f\x03\x00")) == _frame(7, b"\x0f\x03\x00" + (1466).to_bytes(4, "little"))

@@ -16,7 +16,8 @@ WARNING_NAMES = {1: "current offset likely", 2: "nominal mismatch", 3: "SOC impl
                  4: "current inverted?", 5: "no sync for 30 days", 6: "not synchronised", 7: "state restored",
                  8: "current over range", 9: "voltage over range", 10: "storage", 11: "early sync",
                  12: "measurement outage", 13: "sensor fault",
-                 14: "charged V cannot tell full from loaded", 15: "lead-acid constants on lithium"}
+                 14: "charged V cannot tell full from loaded", 15: "lead-acid constants on lithium",
+                 16: "aux not available", 17: "LFP charged below 0 C"}
 
 
 def _arr(values, scale=1.0) -> np.ndarray:
@@ -42,6 +43,50 @@ def _envelope(x: np.ndarray, y: np.ndarray, n: int = 3000):
     return xx, yy
 
 
+def _spans(hours, on):
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(int), [0]))))
+    return [(hours[a], (hours[min(b, len(hours) - 1)] - hours[a]) or 1 / 3600.0)
+            for a, b in zip(edges[0::2], edges[1::2])]
+
+
+def _aux_panel(ax, res: RunResult, hours) -> None:
+    """The aux input (issue 18): true and firmware value, the mid-point deviation, and the alarms as bars."""
+    mode = res.scenario.aux.mode
+    scale, unit = (0.01, "degC") if mode == "temperature" else (0.001, "V")
+    ax.plot(*_envelope(hours, _arr(res.true_aux, scale)), color="black", lw=0.9, label="true %s" % mode)
+    ax.plot(*_envelope(hours, _arr(res.col("aux_value"), scale)), color="tab:blue", lw=0.7, alpha=0.7,
+            label="firmware aux value")
+    ax.set_ylabel("aux %s (%s)" % (mode, unit))
+    alarms = np.array([0 if r is None else r[FW_COLUMNS.index("alarm_bits")] for r in res.fw])
+    if mode == "midpoint":
+        ax2 = ax.twinx()
+        ax2.plot(*_envelope(hours, _arr(res.col("aux_dev"), 0.1)), color="tab:orange", lw=0.8,
+                 label="deviation (%)")
+        ax2.axhline(2.0, color="tab:orange", ls=":", lw=0.8)
+        ax2.axhline(-2.0, color="tab:orange", ls=":", lw=0.8)
+        ax2.set_ylabel("mid-point deviation (%)", color="tab:orange")
+        ax2.legend(loc="lower right", fontsize=9)
+    lo, hi = ax.get_ylim()
+    band = (hi - lo) * 0.06
+    row = 0
+    for bit, name, color in ((1, "bank low-voltage alarm", "tab:red"), (8, "low starter alarm", "tab:red"),
+                             (16, "high starter alarm", "tab:purple"), (32, "low temperature alarm", "tab:cyan"),
+                             (64, "high temperature alarm", "tab:red"), (128, "mid-point alarm", "tab:orange")):
+        on = (alarms & bit) != 0
+        if on.any():
+            ax.broken_barh(_spans(hours, on), (hi + row * band, band * 0.8), color=color, alpha=0.8, label=name)
+            # the first time of each alarm, also when it lasted only minutes (the point of mid-point monitoring)
+            t1 = hours[int(np.argmax(on))]
+            ax.axvline(t1, color=color, lw=1.2, ls="-.")
+            ax.annotate("%s\nfirst at %.1f h" % (name, t1), (t1, hi + row * band), xytext=(-4, -14 - 20 * row),
+                        textcoords="offset points", ha="right", fontsize=8, color=color)
+            row += 1
+    if row:
+        ax.set_ylim(lo, hi + (row + 0.5) * band)
+    ax.legend(loc="lower left", fontsize=9, ncol=3)
+    ax.grid(alpha=0.3)
+
+
 def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     sc = res.scenario
     hours = np.array(res.t, dtype=float) / 3600.0
@@ -53,8 +98,9 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     fw_i = _arr(res.col("i_ma"), 0.001)
     warn = [0 if r is None else r[FW_COLUMNS.index("warnings")] for r in fw]
 
-    fig, axs = plt.subplots(4, 1, figsize=(13, 10), sharex=True,
-                            gridspec_kw={"height_ratios": [3, 2, 2, 1.3]})
+    aux = sc.aux is not None
+    fig, axs = plt.subplots(5 if aux else 4, 1, figsize=(13, 13 if aux else 10), sharex=True,
+                            gridspec_kw={"height_ratios": [3, 2, 2, 2, 1.3] if aux else [3, 2, 2, 1.3]})
     fig.suptitle(title or "%s (%s, %.1f days)" % (sc.name, res.runtime, sc.duration_s / 86400.0), fontsize=13)
 
     ax = axs[0]
@@ -119,7 +165,9 @@ def render(res: RunResult, path: Path, title: str | None = None) -> Path:
     ax.legend(loc="best", fontsize=9, ncol=4)
     ax.grid(alpha=0.3)
 
-    ax = axs[3]
+    if aux:
+        _aux_panel(axs[3], res, hours)
+    ax = axs[-1]
     codes = sorted({b + 1 for w in warn for b in range(max(WARNING_NAMES)) if w >> b & 1})
     for row, code in enumerate(codes):
         on = np.array([(w >> (code - 1)) & 1 for w in warn], dtype=bool)

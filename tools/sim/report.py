@@ -51,6 +51,61 @@ def warning_spans(res: RunResult) -> dict[int, list[tuple[int, int]]]:
     return spans
 
 
+ALARM_NAMES = {1: "low voltage", 2: "high voltage", 4: "low SOC", 8: "low starter voltage",
+               16: "high starter voltage", 32: "low temperature", 64: "high temperature", 128: "mid-point"}
+
+
+def alarm_spans(res: RunResult) -> dict[int, list[tuple[int, int]]]:
+    """AR bit -> list of (from t_s, to t_s) while that alarm was active (vedirect.md §3.6)."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    open_at: dict[int, int] = {}
+    n = -1
+    for n, r in enumerate(res.fw):
+        a = 0 if r is None else r[_J["alarm_bits"]]
+        for bit in ALARM_NAMES:
+            on = a & bit
+            if on and bit not in open_at:
+                open_at[bit] = n
+            elif not on and bit in open_at:
+                spans.setdefault(bit, []).append((open_at.pop(bit), n))
+    for bit, a in open_at.items():
+        spans.setdefault(bit, []).append((a, n + 1))
+    return spans
+
+
+def aux_lines(res: RunResult) -> list[str]:
+    """The aux input's story (issue 18): range of its value, each alarm's first time, the mid-point's lead."""
+    sc = res.scenario
+    if sc.aux is None:
+        return []
+    t0 = sc.start_tod_s
+    out = []
+    vals = [r[_J["aux_value"]] for r in res.fw if r is not None and r[_J["aux_value"]] is not None]
+    mode = sc.aux.mode
+    if vals:
+        if mode == "temperature":
+            out.append("Aux temperature: %.2f .. %.2f degC" % (min(vals) / 100.0, max(vals) / 100.0))
+        else:
+            out.append("Aux %s voltage: %.3f .. %.3f V" % (mode, min(vals) / 1000.0, max(vals) / 1000.0))
+    devs = [r[_J["aux_dev"]] for r in res.fw if r is not None and r[_J["aux_dev"]] is not None]
+    if devs:
+        out.append("Mid-point deviation: %+.1f .. %+.1f %%" % (min(devs) / 10.0, max(devs) / 10.0))
+    spans = alarm_spans(res)
+    parts = ["%s first %s (%d times)" % (ALARM_NAMES[b], clock(spans[b][0][0], t0), len(spans[b]))
+             for b in sorted(spans)]
+    out.append("Alarms: " + ("; ".join(parts) if parts else "none"))
+    if 128 in spans:
+        mid = spans[128][0][0]
+        if 1 in spans:
+            lv = spans[1][0][0]
+            out.append("The mid-point alarm came %.1f days (%d h) before the bank low-voltage alarm" % (
+                (lv - mid) / 86400.0, (lv - mid) // 3600) if lv > mid else
+                "The bank low-voltage alarm came first, %.1f h before the mid-point alarm" % ((mid - lv) / 3600.0))
+        else:
+            out.append("The mid-point alarm came at %s; the bank voltage never reached its low alarm" % clock(mid, t0))
+    return out
+
+
 def summary(res: RunResult, outputs: dict[str, str]) -> str:
     sc = res.scenario
     t0 = sc.start_tod_s
@@ -95,6 +150,7 @@ def summary(res: RunResult, outputs: dict[str, str]) -> str:
         out.append("Warnings raised: " + "; ".join(parts))
     else:
         out.append("Warnings raised: none")
+    out.extend(aux_lines(res))
     for t, off in res.power_cuts:
         out.append("Power cut at %s, monitor back at %s" % (clock(t, t0), clock(off, t0)))
     last = next((r for r in reversed(res.fw) if r is not None), None)
@@ -117,10 +173,12 @@ def write_csv(res: RunResult, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["t_s", "true_soc_pct", "true_v", "battery_a", "shunt_a", "fw_on"] +
+        w.writerow(["t_s", "true_soc_pct", "true_v", "battery_a", "shunt_a", "true_aux", "fw_on"] +
                    ["fw_" + c for c in FW_COLUMNS[1:]])
         blank = [""] * (len(FW_COLUMNS) - 1)
         for n, t in enumerate(res.t):
             r = res.fw[n]
+            x = res.true_aux[n] if n < len(res.true_aux) else None
             w.writerow([t, "%.3f" % res.true_soc[n], "%.4f" % res.true_v[n], "%.3f" % res.battery_a[n],
-                        "%.3f" % res.shunt_a[n], 0 if r is None else 1] + (blank if r is None else r[1:]))
+                        "%.3f" % res.shunt_a[n], "" if x is None else x, 0 if r is None else 1] +
+                       (blank if r is None else ["" if c is None else c for c in r[1:]]))

@@ -274,7 +274,7 @@ class Firmware:
                 idx = [head.index(c) for c in FW_COLUMNS]
                 for row in r:
                     if row:
-                        rows.append([int(row[j]) for j in idx])
+                        rows.append([int(row[j]) if row[j] != "" else None for j in idx])
         except (OSError, ValueError) as e:
             raise SimError("firmware log %s unreadable: %s" % (self.log_path, e)) from None
         return rows
@@ -310,6 +310,7 @@ class RunResult:
     t: list[int] = field(default_factory=list)
     true_soc: list[float] = field(default_factory=list)
     true_v: list[float] = field(default_factory=list)
+    true_aux: list = field(default_factory=list)        # the aux input's true value (mV or 0.01 degC), or None
     battery_a: list[float] = field(default_factory=list)
     shunt_a: list[float] = field(default_factory=list)
     fw: list = field(default_factory=list)             # firmware row (FW_COLUMNS, t_s made global) or None
@@ -353,6 +354,13 @@ class Runner:
             self.battery = PybammBattery(sc.battery)
         else:
             self.battery = Battery(sc.battery)
+        self.aux_world = None
+        if sc.aux is not None:
+            # issue 18: the aux input's physical side; a mid-point needs the bank as two series halves
+            from .aux import AuxWorld, SeriesBank
+            if sc.aux.mode == "midpoint":
+                self.battery = SeriesBank(sc.battery, sc.aux, t0)
+            self.aux_world = AuxWorld(sc.aux, t0, self.battery if sc.aux.mode == "midpoint" else None)
         self.chargers = [Charger(c, sc.seed * 1000 + n, t0) for n, c in enumerate(sc.chargers)]
         self.loads = [Load(p, sc.seed * 1000 + 500 + n, t0, k) for n, p in enumerate(sc.loads)]
         self._guess = 0.0
@@ -376,6 +384,8 @@ class Runner:
         if self.trace is not None:
             return self.trace.at(int(t))
         b = self.battery
+        if hasattr(b, "fade"):
+            b.fade(t)
         v0 = b.v
         load_a = 0.0
         bypass_load = 0.0
@@ -428,6 +438,7 @@ class Runner:
             noise = (sc.noise_uv, sc.offset_uv)
             last_sent = None
             rows_of: list[tuple[int, Firmware]] = []
+            last_aux = None
             hex_stop = threading.Event()
             try:
                 t = 0
@@ -491,12 +502,23 @@ class Runner:
                         continue
                     v, i, ish = self.step(float(t), 1.0)
                     self._record(res, t, v, i, ish)
+                    aux_x = None
+                    aux_world = getattr(self, "aux_world", None)     # a trace replay (sim.traces) has none
+                    if aux_world is not None:
+                        x = aux_world.value(float(t))
+                        res.true_aux[-1] = x
+                        if last_aux is None or x != last_aux[1] or last_aux[0] is not fw:
+                            aux_x = x
+                            last_aux = (fw, x)
                     key = (round(v * 1000), round(ish * 1000))
-                    if last_sent is None or key != last_sent[1:]:
+                    if last_sent is None or key != last_sent[1:] or aux_x is not None:
+                        # T advances the firmware to t first: a new aux value must not reach earlier seconds
                         fw.line("T %d %d %d" % ((t - base) * 1000, key[0], key[1]))
                         last_sent = (t,) + key
-                        if self.speed > 0.0:
-                            fw.flush()
+                    if aux_x is not None:
+                        fw.line("A %d" % aux_x)
+                    if self.speed > 0.0 and (aux_x is not None or last_sent[0] == t):
+                        fw.flush()
                     t += 1
                     if self.progress is not None and t % 600 == 0:
                         self.progress(t / max(1, n_total))
@@ -560,6 +582,7 @@ class Runner:
         res.t.append(t)
         res.true_soc.append(self.battery.soc * 100.0)
         res.true_v.append(v)
+        res.true_aux.append(None)
         res.battery_a.append(i)
         res.shunt_a.append(ish)
 

@@ -51,6 +51,7 @@ class Scenario:
     noise_uv: float
     offset_uv: float
     events: list[Event] = field(default_factory=list)
+    aux: object = None        # tools/sim/aux.AuxParams, or None: no aux input
     path: Path | None = None
 
 
@@ -94,7 +95,8 @@ def parse_time(value, where: str, start_tod_s: float = 0.0, duration: bool = Fal
 # key -> (type, default); types: float, int, str, bool, list, "time", "tod", "dur"
 _TOP = {"name": (str, None), "description": (str, None), "demonstrates": (str, None), "days": (float, 3.0),
         "start": ("tod", "00:00"), "seed": (int, 1), "battery": (dict, {}), "sensor": (dict, {}),
-        "settings": (dict, {}), "chargers": (list, []), "loads": (list, []), "events": (list, [])}
+        "settings": (dict, {}), "chargers": (list, []), "loads": (list, []), "events": (list, []),
+        "aux": (dict, {})}
 _BATTERY = {"chemistry": (str, "lead_acid"), "nominal_voltage": (int, 12), "capacity_ah": (float, 200.0),
             "peukert": (float, 1.25), "charge_efficiency": (float, 0.97),
             "internal_resistance_mohm": (float, None), "self_discharge_pct_month": (float, 3.0),
@@ -286,10 +288,18 @@ def from_dict(d: dict, where: str = "scenario") -> Scenario:
                                 else s["offset_uv"]))
     events.sort(key=lambda ev: ev.at_s)
 
+    aux = None
+    if top["aux"]:
+        # issue 18: the aux input's physical side (tools/sim/aux.py); the firmware's aux_input follows it
+        from . import aux as aux_mod
+        aux = aux_mod.parse(top["aux"], where_of("aux"), start, parse_time, parse_tod, ScenarioError)
+        if aux.mode == "midpoint" and battery.nominal_voltage not in (24, 48):
+            raise ScenarioError("%s: mode midpoint needs a 24 or 48 V bank" % where_of("aux"))
+        settings.setdefault("aux_input", aux.mode)
     return Scenario(name=top["name"], description=top["description"].strip(),
                     demonstrates=top["demonstrates"].strip(), duration_s=duration, start_tod_s=start,
                     seed=top["seed"], battery=battery, chargers=chargers, loads=loads, settings=settings,
-                    noise_uv=s["noise_uv_rms"], offset_uv=s["offset_uv"], events=events)
+                    noise_uv=s["noise_uv_rms"], offset_uv=s["offset_uv"], events=events, aux=aux)
 
 
 def _merge(base: dict, over: dict) -> dict:
