@@ -10,7 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-APP_BUDGET = 64 * 1024
+APP_BUDGET = 72 * 1024            # 64 KiB until the aux input (issue 18: second INA226, DS18B20, aux state,
+                                  # alarms and settings) added about 5 KB at the peak of a save on this port
+LIVE_MAX = 32 * 1024              # live app data after gc, unchanged by the aux input (28.8 KB measured)
 HOST_FRAGMENTATION = 16 * 1024     # the unix port loads .mpy code into the heap between its own buffers
 
 
@@ -39,4 +41,4 @@ def test_board_app_runs_one_hour_in_a_small_heap(tmp_path):
     assert 25000 <= int(samples) <= 26000              # every 141 ms conversion of the hour was counted
     assert int(text_bytes) > 3500 * 250                # a text cycle every second
     assert int(saves) >= 6                             # the 600 s periodic rule at least
-    assert int(peak) - code <= APP_BUDGET // 2         # live app data after gc: well inside the budget
+    assert int(peak) - code <= LIVE_MAX                # live app data after gc: well inside the budget
