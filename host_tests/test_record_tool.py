@@ -163,11 +163,8 @@ def test_a_bad_source_is_one_line_and_status_2(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("record: cannot read") and "Traceback" not in r.stderr
 
 
-@pytest.mark.realtime
-def test_recording_the_live_simulator_replays_to_the_same_soc_and_syncs(tmp_path):
-    """10 simulated minutes of the simulator's live pty at 10x speed, recorded by record.py from the host clock,
-    replayed with the scenario's settings: the same SOC (0.1 %) and sync moments (1 s) as the simulator's own
-    firmware log. The scenario starts at 97 % in absorption so that a sync falls inside the 10 minutes."""
+def _record_and_replay(tmp_path):
+    tmp_path.mkdir()
     import csv
     import re
     import threading
@@ -226,6 +223,21 @@ def test_recording_the_live_simulator_replays_to_the_same_soc_and_syncs(tmp_path
     def misfit(k):
         return sum(abs(rep[t][0] - sim[t + k][0]) for t in rep if t + k in sim)
     k0 = min(range(25), key=misfit)
+    return rep, sim, sim_syncs, rep_syncs, k0
+
+
+@pytest.mark.realtime
+def test_recording_the_live_simulator_replays_to_the_same_soc_and_syncs(tmp_path):
+    """10 simulated minutes of the simulator's live pty at 10x speed, recorded by record.py from the host clock,
+    replayed with the scenario's settings: the same SOC (0.1 %) and sync moments (1 s) as the simulator's own
+    firmware log. The scenario starts at 97 % in absorption so that a sync falls inside the 10 minutes."""
+    # The recorder opens the pty after the simulator has printed its path and started: the first blocks go
+    # out before anyone reads and are dropped, as on a real line. A recording that began more than 3 s late
+    # (a slow start of this process) is made again once, so that the comparison covers the same start.
+    for attempt in range(2):
+        rep, sim, sim_syncs, rep_syncs, k0 = _record_and_replay(tmp_path / str(attempt))
+        if k0 <= 3:
+            break
     # compare the syncs inside the window both runs cover (the recording may miss the first and last seconds)
     lo, hi = max(min(rep) + k0, min(sim)) + 1, min(max(rep) + k0, max(sim)) - 1
     sim_syncs = [t for t in sim_syncs if lo <= t <= hi]
