@@ -15,7 +15,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from .battery import Battery, BatteryParams
+from .battery import Battery, BatteryParams, solve_current
 
 MODES = ("starter", "midpoint", "temperature")
 
@@ -95,21 +95,7 @@ class SeriesBank:
         return vb + vt, None, db + dt_
 
     def current_for_voltage(self, v_set: float, dt: float, lo: float, hi: float, guess: float) -> float:
-        i = min(max(guess, lo), hi)
-        for _ in range(60):
-            v, _, d = self.terminal(i, dt)
-            f = v - v_set
-            if abs(f) < 1e-5:
-                break
-            if f > 0.0:
-                hi = i
-            else:
-                lo = i
-            n = i - f / d
-            i = n if lo < n < hi else 0.5 * (lo + hi)
-            if hi - lo < 1e-6:
-                break
-        return i
+        return solve_current(self.terminal, v_set, dt, lo, hi, guess, 60, 1e-5, 1e-6)
 
     def gassing_a(self, v: float) -> float:
         return self.bottom.gassing_a(v / 2.0)

@@ -106,21 +106,7 @@ class Battery:
 
     def current_for_voltage(self, v_set: float, dt: float, lo: float, hi: float, guess: float) -> float:
         """Battery current in [lo, hi] that gives terminal voltage v_set after dt (V(i) is increasing)."""
-        i = min(max(guess, lo), hi)
-        for _ in range(40):
-            v, _, d = self.terminal(i, dt)
-            f = v - v_set
-            if abs(f) < 1e-5:
-                break
-            if f > 0.0:
-                hi = i
-            else:
-                lo = i
-            n = i - f / d
-            i = n if lo < n < hi else 0.5 * (lo + hi)
-            if hi - lo < 1e-6:
-                break
-        return i
+        return solve_current(self.terminal, v_set, dt, lo, hi, guess, 40, 1e-5, 1e-6)
 
     def gassing_a(self, v: float) -> float:
         """Lead-acid loses part of the charging current to gassing at high cell voltage."""
@@ -144,3 +130,25 @@ class Battery:
         self.soc = 0.0 if s < 0.0 else (1.0 if s > 1.0 else s)
         self.v = v
         return v
+
+
+def solve_current(terminal, v_set: float, dt: float, lo: float, hi: float, guess: float, iters: int,
+                  tol_v: float, tol_i: float) -> float:
+    """The battery current in [lo, hi] whose terminal voltage after dt is v_set, for any model whose
+    terminal(i, dt) returns (v, _, dv/di) with V increasing in i: Newton steps, bisection when one leaves the
+    bracket. Each model passes its own iteration count and tolerances (volts, amps)."""
+    i = min(max(guess, lo), hi)
+    for _ in range(iters):
+        v, _, d = terminal(i, dt)
+        f = v - v_set
+        if abs(f) < tol_v:
+            break
+        if f > 0.0:
+            hi = i
+        else:
+            lo = i
+        n = i - f / d
+        i = n if lo < n < hi else 0.5 * (lo + hi)
+        if hi - lo < tol_i:
+            break
+    return i

@@ -20,6 +20,8 @@ import os
 
 os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")    # never ask, never phone home
 
+from .battery import solve_current  # noqa: E402
+
 PARAMETER_SET = "Prada2013"
 MODEL = "SPMe"
 CELLS_PER_12V = 4
@@ -91,21 +93,7 @@ class PybammBattery:
 
     def current_for_voltage(self, v_set: float, dt: float, lo: float, hi: float, guess: float) -> float:
         """Battery current in [lo, hi] that gives terminal voltage v_set after dt (secant/bisection on the model)."""
-        i = min(max(guess, lo), hi)
-        for _ in range(30):
-            v, _, d = self.terminal(i, dt)
-            f = v - v_set
-            if abs(f) < 2e-4:
-                break
-            if f > 0.0:
-                hi = i
-            else:
-                lo = i
-            n = i - f / d
-            i = n if lo < n < hi else 0.5 * (lo + hi)
-            if hi - lo < 1e-4:
-                break
-        return i
+        return solve_current(self.terminal, v_set, dt, lo, hi, guess, 30, 2e-4, 1e-4)
 
     def gassing_a(self, v: float) -> float:
         return 0.0
