@@ -2,19 +2,9 @@
 # that the battery was refilled since the last sync (the better of the coulomb count and the SOC's own count
 # within 5 % of capacity + 1 % per day); W18 says when it withheld a sync. The case it exists for: a weak-sun day on LiFePO4 with the factory charged voltage 13.2 V
 # (inside the plateau), charging a few amps at 77 %: V, I and A all say full. Dual runtime.
-from shunt.settings import Settings
-from shunt.monitor import Monitor
+from test_sync_accepted import make        # a Monitor with these settings, after one sample at 13.0 V
 
 W18 = 1 << 17
-
-
-def make(**kw):
-    s = Settings()
-    for k, v in kw.items():
-        s.set(k, v)
-    m = Monitor(s)
-    m.sample(13000, 0, 0)
-    return m
 
 
 def run(m, seconds, i_ma, v_mv=12800, dt=1000):
