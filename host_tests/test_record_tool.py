@@ -229,23 +229,27 @@ def _record_and_replay(tmp_path):
 @pytest.mark.realtime
 def test_recording_the_live_simulator_replays_to_the_same_soc_and_syncs(tmp_path):
     """10 simulated minutes of the simulator's live pty at 10x speed, recorded by record.py from the host clock,
-    replayed with the scenario's settings: the same SOC (0.1 %) and sync moments (1 s) as the simulator's own
+    replayed with the scenario's settings: the same SOC (0.1 %) and sync moments as the simulator's own
     firmware log. The scenario starts at 97 % in absorption so that a sync falls inside the 10 minutes."""
     # The recorder opens the pty after the simulator has printed its path and started: the first blocks go
-    # out before anyone reads and are dropped, as on a real line. A recording that began more than 3 s late
-    # (a slow start of this process) is made again once, so that the comparison covers the same start.
-    for attempt in range(2):
-        rep, sim, sim_syncs, rep_syncs, k0 = _record_and_replay(tmp_path / str(attempt))
-        if k0 <= 3:
-            break
+    # out before anyone reads and are dropped, as on a real line, so the recording starts k0 s late. What the
+    # firmware had counted before that is not in VE.Direct text (the sync timer, the charge accepted since the
+    # last sync): the replay starts them at its first row, so its sync may come up to k0 s after the
+    # simulator's. (The flake this test had was the log's: a recorded row 1 100 ms after the last completes two
+    # seconds, and tools/fw_log.py labelled both with the later one, so the sync row had no row before it and
+    # was not seen; test_replay covers that.) And k0 is fitted from
+    # the SOC, which moves slowly, and the recording has a row a second where the simulator's firmware samples
+    # every 942 ms: 2 s either way on top.
+    rep, sim, sim_syncs, rep_syncs, k0 = _record_and_replay(tmp_path / "run")
+    assert k0 <= 20, k0
     # compare the syncs inside the window both runs cover (the recording may miss the first and last seconds)
     lo, hi = max(min(rep) + k0, min(sim)) + 1, min(max(rep) + k0, max(sim)) - 1
     sim_syncs = [t for t in sim_syncs if lo <= t <= hi]
-    rep_syncs = [t for t in rep_syncs if lo <= t + k0 <= hi]
+    rep_syncs = [t for t in rep_syncs if lo - 2 <= t + k0 <= hi + k0 + 2]
     assert sim_syncs
     assert len(rep_syncs) == len(sim_syncs), (rep_syncs, sim_syncs, k0)
     for a, b in zip(rep_syncs, sim_syncs):
-        assert abs(a + k0 - b) <= 1, (rep_syncs, sim_syncs, k0)
-    near_sync = {t + d for t in sim_syncs for d in (-1, 0, 1)}
+        assert -2 <= a + k0 - b <= k0 + 2, (rep_syncs, sim_syncs, k0)
+    near_sync = {t + d for t in sim_syncs for d in range(-2, k0 + 3)}
     worst = max(abs(rep[t][0] - sim[t + k0][0]) for t in rep if t + k0 in sim and t + k0 not in near_sync)
     assert worst <= 10, worst                       # 0.1 % = 1 ‰

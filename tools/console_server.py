@@ -28,6 +28,12 @@ from proto.console import Console  # noqa: E402
 from drivers.console_uart import ConsoleStream  # noqa: E402
 
 
+if not hasattr(asyncio, "sleep_ms"):
+    # MicroPython's asyncio.sleep_ms, which the firmware's coroutines use (proto.device.zero_current_async);
+    # CPython's asyncio has only sleep(seconds). The firmware keeps the MicroPython API and its integers.
+    asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
+
+
 def make_app():
     """The board app without hardware (no INA226, no UART) over an in-memory flash: its Device serves the console,
     and `feed` counts samples through the app's own path (saves, warnings), as the board would."""

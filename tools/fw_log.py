@@ -23,13 +23,19 @@ class SecondLog:
         self.syncs = 0
         self._last = (m.last_sync_s, m.last_sync_kind)
         self._warnings = m.warnings
+        self._t = m.op_time_s        # the last second written
         if f is not None:
             f.write(LOG_HEADER)
         if events is not None:
             events.write(EVENTS_HEADER)
 
     def __call__(self, app):
+        # One call per completed second; a sample longer than a second completes several at once, and op_time has
+        # moved past all of them by then: each row gets its own second (it was the last one, twice, with the
+        # previous one missing, so a sync in the first of them was not seen in the log).
         m = app.monitor
+        t = self._t + 1 if self._t < m.op_time_s else m.op_time_s
+        self._t = t
         if m.last_sync_s != self._last[0] or m.last_sync_kind != self._last[1]:
             self.syncs += 1
             self._last = (m.last_sync_s, m.last_sync_kind)
@@ -38,7 +44,7 @@ class SecondLog:
             x = m.aux.value
             d = m.aux.mid_dev_pm
             self.f.write(_ROW % (
-                m.op_time_s, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
+                t, m.v_mv, m.i_ma, m.soc_cpct, m.synchronized, m.ce_mah, m.ttg_min, m.alarm_bits,
                 m.warnings, self.syncs, m.last_sync_kind, m.restored, ss["voltage_ok"], ss["current_ok"],
                 ss["timer_s"], "" if x is None else x, "" if d is None else d))
         new = m.warnings & ~self._warnings
@@ -46,4 +52,4 @@ class SecondLog:
         if new and self.events is not None:
             for code, advice in m.warn.list(m):
                 if new >> (int(code[1:]) - 1) & 1:
-                    self.events.write('%d,%s,"%s"\n' % (m.op_time_s, code, advice.replace('"', "'")))
+                    self.events.write('%d,%s,"%s"\n' % (t, code, advice.replace('"', "'")))

@@ -191,7 +191,7 @@ class Recorder:
         w = self._writer
         t = self._base + int((clock_ms - self._t0) * self.time_scale)
         if w.last_t_ms is not None:
-            if t - w.last_t_ms > GAP_MS * self.time_scale:
+            if t - w.last_t_ms > GAP_MS:         # in the device's time (t is already scaled)
                 self.gaps += 1
             if t <= w.last_t_ms:
                 t = w.last_t_ms + 1          # strictly increasing, as replay requires
