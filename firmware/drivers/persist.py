@@ -26,6 +26,7 @@ class Persistence:
         self.unacknowledged = []       # start-up diagnostics of damaged files, until acknowledged
         self.settings_held = False
         self.calibration_held = False
+        self._state = None             # the dict Monitor.get_state refills every second (no new dict each time)
 
     def w10(self):
         if self.store.w10 or self.unacknowledged:
@@ -46,7 +47,7 @@ class Persistence:
     def save_state(self):
         """A command: applied, saved, then acknowledged (§14.2); nothing is written if only op_time changed."""
         mon = self.monitor
-        state = mon.get_state()
+        state = self._state = mon.get_state(self._state)
         self.saver.request_now()
         reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
         if reason != SAVE_NONE and not self._write(state, reason):
@@ -113,7 +114,10 @@ class Persistence:
 
     # ---- the app's once-per-second work (§14.2) -------------------------------------------------------------
     def start(self, restored_state):
-        self.saver.start(self.monitor.op_time_s, restored_state)
+        # both state dicts are allocated now, while the heap is young: none is allocated at a save (issue 18)
+        self._state = self.monitor.get_state()
+        self.saver.start(self.monitor.op_time_s, restored_state,
+                         dict(self._state) if restored_state is None else None)
 
     def second(self):
         """Settings the firmware changed itself, then the automatic state save if one is due."""
@@ -123,7 +127,7 @@ class Persistence:
             except OSError:
                 pass    # W10 is raised; retried next second
         mon = self.monitor
-        state = mon.get_state()
+        state = self._state = mon.get_state(self._state)
         reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
         if reason != SAVE_NONE:
             self._write(state, reason)

@@ -143,30 +143,68 @@ class Monitor:
             for k in range(_E_LEN):
                 e[k] = 0
 
-    def get_state(self):
-        """The state record's fields (§14.1) as a dict of ints."""
+    def get_state(self, d=None):
+        """The state record's fields (§14.1) as a dict of ints. `d`, a dict from an earlier call, is refilled in
+        place: the app asks once a second, and a new dict of 56 entries each time was the peak of its heap."""
+        if d is None:
+            d = {}
         q = self.q
-        return {
-            "op_time_s": self.op_time_s, "ce_mah": q[_CE], "ce_rem": q[_CE + 1], "qp_mah": q[_QP],
-            "qp_rem_cu": q[_QP + 1], "qp_frac": q[_QP + 2], "synchronized": self.synchronized,
-            "sync_timer_ms": self.sync_timer_ms, "a_mah": q[_A], "a_rem": q[_A + 1], "h4_armed": self.h4_armed,
-            "h5_armed": self.h5_armed, "below90": self.below90, "h78_valid": self.h78_valid,
-            "relay_remote": self.relay.remote_on, "last_sync_kind": self.last_sync_kind,
-            "last_sync_s": self.last_sync_s, "last_sync_soc": self.last_sync_soc,
-            "last_sync_i_ma": self.last_sync_i_ma, "last_set_soc_s": self.last_set_soc_s,
-            "last_set_soc": self.last_set_soc, "near_miss_ms": self.near_miss_ms,
-            "near_miss_term": self.near_miss_term, "near_miss_s": self.near_miss_s,
-            "max_v_current_ok_mv": self.max_v_current_ok_mv, "min_i_voltage_ok_ma": self.min_i_voltage_ok_ma,
-            "tp_mah": q[_TP + 2] * GIGA + q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2,
-            "h4": self.h4, "h5": self.h5, "h10": self.h10, "h11": self.h11, "h12": self.h12,
-            "h6_mah": q[_H6 + 2] * GIGA + q[_H6], "h6_rem": q[_H6 + 1], "h7": self.h7, "h8": self.h8,
-            "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_giga * GIGA + self.depth_mah,
-            "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": energy_rem(self.e_dis),
-            "e_chg_cwh": self.e_chg[0], "e_chg_rem": energy_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
-            "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
-            "aux_h13": self.aux.h13, "aux_h14": self.aux.h14, "aux_h15": self.aux.h15, "aux_h16": self.aux.h16,
-            "aux_h1516_valid": self.aux.h1516_valid,
-        }
+        d["op_time_s"] = self.op_time_s
+        d["ce_mah"] = q[_CE]
+        d["ce_rem"] = q[_CE + 1]
+        d["qp_mah"] = q[_QP]
+        d["qp_rem_cu"] = q[_QP + 1]
+        d["qp_frac"] = q[_QP + 2]
+        d["synchronized"] = self.synchronized
+        d["sync_timer_ms"] = self.sync_timer_ms
+        d["a_mah"] = q[_A]
+        d["a_rem"] = q[_A + 1]
+        d["h4_armed"] = self.h4_armed
+        d["h5_armed"] = self.h5_armed
+        d["below90"] = self.below90
+        d["h78_valid"] = self.h78_valid
+        d["relay_remote"] = self.relay.remote_on
+        d["last_sync_kind"] = self.last_sync_kind
+        d["last_sync_s"] = self.last_sync_s
+        d["last_sync_soc"] = self.last_sync_soc
+        d["last_sync_i_ma"] = self.last_sync_i_ma
+        d["last_set_soc_s"] = self.last_set_soc_s
+        d["last_set_soc"] = self.last_set_soc
+        d["near_miss_ms"] = self.near_miss_ms
+        d["near_miss_term"] = self.near_miss_term
+        d["near_miss_s"] = self.near_miss_s
+        d["max_v_current_ok_mv"] = self.max_v_current_ok_mv
+        d["min_i_voltage_ok_ma"] = self.min_i_voltage_ok_ma
+        d["tp_mah"] = q[_TP + 2] * GIGA + q[_TP]
+        d["tp_rem"] = q[_TP + 1]
+        d["h1"] = self.h1
+        d["h2"] = self.h2
+        d["h4"] = self.h4
+        d["h5"] = self.h5
+        d["h10"] = self.h10
+        d["h11"] = self.h11
+        d["h12"] = self.h12
+        d["h6_mah"] = q[_H6 + 2] * GIGA + q[_H6]
+        d["h6_rem"] = q[_H6 + 1]
+        d["h7"] = self.h7
+        d["h8"] = self.h8
+        d["h9_ref_s"] = self.h9_ref_s
+        d["depth_sum"] = self.depth_giga * GIGA + self.depth_mah
+        d["cycle_min"] = self.cycle_min
+        d["e_dis_cwh"] = self.e_dis[0]
+        d["e_dis_rem"] = energy_rem(self.e_dis)
+        d["e_chg_cwh"] = self.e_chg[0]
+        d["e_chg_rem"] = energy_rem(self.e_chg)
+        d["nominal_v"] = self.nominal.nominal_v
+        d["nominal_chg_s"] = self.nominal.chg_s
+        d["nominal_stopped"] = self.nominal.stopped
+        a = self.aux
+        d["aux_h13"] = a.h13
+        d["aux_h14"] = a.h14
+        d["aux_h15"] = a.h15
+        d["aux_h16"] = a.h16
+        d["aux_h1516_valid"] = a.h1516_valid
+        return d
 
     def set_state(self, d):
         """Restore a state record completely (§4.5) and mark it restored (W07). The caller validated the record."""
