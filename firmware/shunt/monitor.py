@@ -12,9 +12,13 @@ from shunt.warnings import Warnings
 from shunt.ttg import Ttg, minutes as ttg_minutes
 from shunt import sync
 from shunt import history
-from shunt.aux import Aux
+from shunt.aux import Aux, TEMPERATURE
 
 _OUTAGE_MS = const(5000)
+# Temperature coefficient of capacity (setting temp_coefficient, HEX 0xEEF4): below 20 °C the SOC's reference
+# capacity shrinks by the coefficient per °C; above 20 °C it is the set capacity (Victron: README "The aux input").
+_REF_CC = const(2000)         # 20 °C in 0.01 °C
+_LOSS_MAX = const(90000)      # at most 90 % of the capacity (in 10^-5): the reference capacity never reaches 0
 
 # Accumulators (shunt.fixed) are slices of one list q: [mAh, remainder cu, fraction pu].
 _CE = const(0)      # CE: 0 mah, 1 rem
@@ -106,6 +110,7 @@ class Monitor:
         self._op_ms = 0
         self.hist = [0] * 19
         self._cap_mah = settings.values["capacity"] * 1000
+        self.cap_eff_mah = self._cap_mah
         self._reset_state()
         self.configure()
         settings.add_listener(self._on_setting)
@@ -273,8 +278,7 @@ class Monitor:
         self.vch_mv = v["charged_voltage"] * 100
         self.detect_ms = v["charged_detection_time"] * 60000
         sync.configure(self, v["sync_mode"])
-        self.m900_mah = self.capacity_ah * 100      # Qp below this: SOC above 90 % (history, §9)
-        self.m100_mah = self.capacity_ah * 900      # Qp below this: SOC above 10 %
+        self._temp_capacity()
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])
         self._r_for = 0
         self._clamp_qp()
@@ -285,6 +289,27 @@ class Monitor:
         self.ttg.set_window(v["ttg_averaging"] * 60)
         self.refresh()
 
+    def _temp_capacity(self):
+        """The SOC's reference capacity C_eff in mAh, once per second and per settings change, never per sample.
+        temp_coefficient k (0.1 %/°C) with aux_input temperature and a reading T (0.01 °C) below 20 °C:
+        C_eff = C·(1 − k·(20 °C − T)/1000), at least 10 % of C, rounded down to 10 mAh so that the history's 90 %
+        and 10 % marks stay whole mAh. Otherwise (k = 0, another mode, no reading, T ≥ 20 °C) C_eff = C exactly,
+        and every result is the one without the coefficient. CE, Qp and the Qp clamp keep the set capacity."""
+        cap = self.capacity_ah
+        k = self.settings.values["temp_coefficient"]
+        aux = self.aux
+        t = aux.value if aux.mode == TEMPERATURE else None
+        if k and t is not None and t < _REF_CC:
+            loss = k * (_REF_CC - t)                # 10^-5 of C: ≤ 200·(2000 + 27315), a small int
+            if loss > _LOSS_MAX:
+                loss = _LOSS_MAX
+            c = cap * (100000 - loss) // 1000 * 10  # cap·10^5 ≤ 9999·10^5 < 2^30
+        else:
+            c = cap * 1000
+        self.cap_eff_mah = c
+        self.m900_mah = c // 10                     # Qp below this: SOC above 90 % (history, §9)
+        self.m100_mah = c // 10 * 9                 # Qp below this: SOC above 10 %
+
     def _clamp_qp(self):
         q = self.q
         if q[_QP] > self._cap_mah or (q[_QP] == self._cap_mah and (q[_QP + 1] or q[_QP + 2])):
@@ -293,19 +318,36 @@ class Monitor:
             q[_QP + 2] = 0
 
     # ---- exact SOC comparisons (§0.2, Appendix A) ------------------------------------------------------------
+    def _qp_vs(self, x_pm):
+        """Qp against the Qp of SOC = x (0.1 % units), C_eff·(1000 − x)/1000, exactly: −1, 0 or 1. Small ints:
+        the mark is m mAh + lim cu, with C_eff = 1000·a + b."""
+        c = self.cap_eff_mah
+        k = 1000 - x_pm
+        a = c // 1000
+        t = (c - a * 1000) * k                   # < 10^6
+        u = t // 1000
+        m = a * k + u                            # ≤ 10^7
+        q = self.q
+        qp = q[_QP]
+        if qp != m:
+            return 1 if qp > m else -1
+        lim = (t - u * 1000) * 360000            # the mark's rest in cu (U/1000 per 1/1000 mAh), < 3.6·10^8
+        rem = q[_QP + 1]
+        if rem != lim:
+            return 1 if rem > lim else -1
+        return 1 if q[_QP + 2] else 0
+
     def soc_below(self, x_pm):
         """SOC < x (0.1 % units), exactly."""
-        m = self.capacity_ah * (1000 - x_pm)
-        q = self.q
-        return q[_QP] > m or (q[_QP] == m and (q[_QP + 1] > 0 or q[_QP + 2] > 0))
+        return self._qp_vs(x_pm) > 0
 
     def soc_above(self, x_pm):
         """SOC > x (0.1 % units), exactly."""
-        return self.q[_QP] < self.capacity_ah * (1000 - x_pm)
+        return self._qp_vs(x_pm) < 0
 
     def soc_zero(self):
-        q = self.q
-        return q[_QP] == self._cap_mah and q[_QP + 1] == 0 and q[_QP + 2] == 0
+        """SOC = 0: Qp at C_eff (= the set capacity, where Qp is clamped, without a temperature coefficient)."""
+        return self.q[_QP] >= self.cap_eff_mah
 
     def ce_mah_now(self):
         """tdiv(CE, U) of the current state (§3.5), without a long integer."""
@@ -457,13 +499,13 @@ class Monitor:
         if cpct == 10000:
             self.synchronize()
             return
-        r = 10000 - cpct
-        x = self.capacity_ah * r               # Qp = x/10 mAh exactly
+        # Qp = C_eff·r/10000 mAh exactly (C_eff: the SOC shown is cpct at once, also on a cold bank)
+        x = self.cap_eff_mah * (10000 - cpct)
         q = self.q
-        q[_QP] = x // 10
-        q[_QP + 1] = (x % 10) * 36000000
+        q[_QP] = x // 10000
+        q[_QP + 1] = (x % 10000) * 36000
         q[_QP + 2] = 0
-        ce = -x * 36000000                     # cu
+        ce = -x * 36000                        # cu
         q[_CE] = ce // CU_PER_MAH
         q[_CE + 1] = ce % CU_PER_MAH
         self.synchronized = 1
@@ -499,17 +541,25 @@ class Monitor:
         """Close one second's TTG slot, then refresh TTG, SOC, CE, P and history values (§5, §8)."""
         self.ttg.second()
         self.aux.second(self)       # the aux input is read and judged once a second, never per sample
+        self._temp_capacity()       # and so is the temperature-compensated capacity
         self.refresh()
 
     def _soc_cpct(self):
-        """fdiv(10000·(C_pu − Qp), C_pu) (§3.5) in small integers, so that a sync inside the per-sample step
-        can record it without a long integer: SOC = 10000 − ⌈(10·qp_mah + y)/capacity⌉ with
-        y = 10·(qp_rem + qp_frac/65536)/U ∈ [0, 10), compared exactly in the split form."""
+        """fdiv(10000·(C_pu − Qp), C_pu) (§3.5) with C = C_eff, 0 when Qp ≥ C_eff (a cold bank: Qp is kept against
+        the set capacity), in small integers, so that a sync inside the per-sample step can record it without a
+        long integer: SOC = 10000 − ⌈(10000·qp_mah + y)/C_eff⌉ with y = 10000·(qp_rem + qp_frac/65536)/U ∈
+        [0, 10000), 10000·qp_mah split into two steps of 100 (each below 10^9), y compared exactly."""
         q = self.q
-        d = self.capacity_ah
-        t = 10 * q[_QP]
-        q0 = t // d
-        r0 = t - q0 * d
+        d = self.cap_eff_mah
+        qp = q[_QP]
+        if qp >= d:
+            return 0
+        t = 100 * qp
+        q1 = t // d
+        t = 100 * (t - q1 * d)
+        q2 = t // d
+        r0 = t - q2 * d
+        q0 = 100 * q1 + q2
         rem = q[_QP + 1]
         frac = q[_QP + 2]
         if rem == 0 and frac == 0:
@@ -518,9 +568,9 @@ class Monitor:
             c = 1
             while True:
                 z = c * d - r0                 # ≥ 1; y ≤ z ⇔ ⌈(r0 + y)/d⌉ ≤ c
-                if z >= 10:
+                if z >= 10000:
                     break
-                lim = z * 36000000             # y > z ⇔ rem + frac/65536 > z·U/10
+                lim = z * 36000                # y > z ⇔ rem + frac/65536 > z·U/10000
                 if rem < lim or (rem == lim and frac == 0):
                     break
                 c += 1
@@ -551,7 +601,7 @@ class Monitor:
     def ttg_at(self, ibar):
         """TTG in minutes for an average current ibar (§5): -1 when not discharging, 0 at or below the floor."""
         f16 = self._peukert.f16(-ibar) if ibar < 0 else 0
-        return ttg_minutes(ibar, self._cap_mah, self._qp(), self.settings.values["discharge_floor"], f16)
+        return ttg_minutes(ibar, self.cap_eff_mah, self._qp(), self.settings.values["discharge_floor"], f16)
 
     def power_w(self):
         """P = rdiv(V·I, 10^6) W (§6)."""
