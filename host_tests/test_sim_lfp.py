@@ -13,7 +13,7 @@ from sim import quality, scenario, traces
 from sim.runner import FW_COLUMNS, Runner
 
 J = {c: n for n, c in enumerate(FW_COLUMNS)}
-W04, W11, W14, W15 = 1 << 3, 1 << 10, 1 << 13, 1 << 14
+W04, W11, W14, W15, W18 = 1 << 3, 1 << 10, 1 << 13, 1 << 14, 1 << 17
 DETECT_S = 180                     # charged_detection_time, factory value 3 min
 
 
@@ -27,6 +27,11 @@ def run(name: str, days: float | None = None, **settings):
 
 def first_set(res, bit):
     return next((n for n, r in enumerate(res.fw) if r is not None and r[J["warnings"]] & bit), None)
+
+
+def first_cleared_after(res, bit, t0):
+    return next((n for n in range(t0, len(res.fw)) if res.fw[n] is not None and not res.fw[n][J["warnings"]] & bit),
+                None)
 
 
 def absorption_days(res, v_abs):
@@ -86,14 +91,18 @@ def test_accepted_mode_on_lfp_factory_values_in_time_every_full_day_and_no_false
         assert fulls, "day %d reached absorption but not truly full" % d
         for tf, ts, m in fulls:
             assert m is not None and 0 <= m <= 15, (d, m)
-    # Never under the evening and night loads that make victron re-sync (the previous test) ...
-    assert not [t for t, _ in q.false_syncs if res.battery_a[t] < 0]
-    # ... but NOT none: on the partly sunny day a small charge current holds the bank above 13.2 V in the plateau
-    # and the sync condition holds at 78-83 %; this mode cannot fix a charged voltage inside the plateau (W14
-    # says to raise it; with 14.0 V, lfp_careful has none). Documented in the README's known limits.
-    assert [t // 86400 for t, _ in q.false_syncs] == [2, 2], q.false_syncs
+    # None at all: not under the evening and night loads that make victron re-sync (the previous test), and not on
+    # the partly sunny day either, where a small charge current holds the bank above 13.2 V at 77-83 % with the
+    # current under the tail and charge accepted: there the count (46 Ah still missing since the last sync) withholds
+    # the sync and W18 says why.
+    assert q.false_syncs == [], q.false_syncs
+    w18 = first_set(res, W18)
+    assert w18 is not None and w18 // 86400 == 2, w18
+    # ... until the sync of day 3 (the next truly full battery) clears it
+    day3_sync = next(t for t, k in res.syncs if k == "auto" and t > w18)
+    assert day3_sync // 86400 == 3 and first_cleared_after(res, W18, w18) == day3_sync, (day3_sync, w18)
     v = quality.analyse(run("lfp_factory_values", days=1.5, sync_mode="victron"))
-    assert len(v.false_syncs) >= 100 and len(q.false_syncs) <= 2
+    assert len(v.false_syncs) >= 100
 
 
 def test_w14_on_the_first_evening_and_w15_on_lfp_factory_values():

@@ -16,6 +16,7 @@
 # changed) or OSError (the save failed), which become ERR VALUE/STATE and ERR STORAGE here.
 from shunt import settings as _st
 from shunt.fixed import rdiv
+from shunt.warnings import N_WARNINGS, title as warn_title
 from proto import auth as _auth
 
 from micropython import const
@@ -77,16 +78,11 @@ _HIST = (
 )
 
 # BM §13.2 short names, used only when the monitor has no warning_list().
-_WARN = ("current offset likely", "nominal mismatch", "SOC implausible vs rest voltage",
-         "current direction likely inverted", "no sync for 30 days", "not synchronised", "state restored",
-         "current over range", "voltage over range", "storage", "early sync", "measurement outage",
-         "sensor fault", "charged voltage cannot tell full from loaded",
-         "lead-acid constants on a lithium bank")
 
 # BM §13.1 field order for sync_status (the monitor's keys); any other keys follow, sorted.
 _SYNC_ORDER = ("synchronized", "restored", "mode", "auto_sync", "voltage_ok", "voltage_mv", "charged_voltage_mv",
                "current_ok", "current_ma", "tail_current_ma", "accepted_ok", "accepted_mah", "accepted_required_mah",
-               "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
+               "count_ok", "count_mah", "count_allowed_mah", "timer_s", "timer_required_s", "last_sync", "last_sync_age_s", "last_sync_soc_cpct",
                "last_sync_current_ma", "last_set_soc_cpct", "last_set_soc_age_s", "near_miss_s", "near_miss_term",
                "near_miss_age_s", "max_v_current_ok_mv", "min_i_voltage_ok_ma", "throughput_mah", "mode_note")
 
@@ -378,6 +374,8 @@ class Console:
                     parts.append("%s %s" % (k, _brief(ss[k])))
             if ss.get("mode") in ("strict", "accepted") and "accepted_ok" in ss:
                 parts.append("accepted_ok %s" % _brief(ss["accepted_ok"]))
+            if ss.get("mode") == "accepted" and "count_ok" in ss:
+                parts.append("count_ok %s" % _brief(ss["count_ok"]))
             if "timer_s" in ss:
                 parts.append("timer %s/%s s" % (_brief(ss["timer_s"]), _brief(ss.get("timer_required_s", "---"))))
             lines.append("sync=" + (", ".join(parts) or "---"))
@@ -405,9 +403,9 @@ class Console:
             return [(str(c), str(t)) for c, t in wl]
         mask = _g(m, "warnings", 0) or 0
         out = []
-        for i in range(len(_WARN)):
-            if mask >> i & 1:
-                out.append(("W%02d" % (i + 1), _WARN[i]))
+        for n in range(1, N_WARNINGS + 1):
+            if mask >> (n - 1) & 1:
+                out.append(("W%02d" % n, warn_title(n)))
         return out
 
     def _c_warnings(self, text, words):

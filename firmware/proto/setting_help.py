@@ -33,10 +33,11 @@ TEXT = {
     "nominal_voltage": "auto detects 12/24/36/48 V from the charging voltage (it never steps down); a fixed value "
                        "stops detection. W02 warns when settings and bank do not match.",
     "sync_mode": "When voltage and current say full. accepted (default): V above charged_voltage and current below "
-                 "the tail (a discharge counts) once 0.1 % of capacity was charged since the last sync; wrong only "
-                 "when a charge stops early above charged_voltage (BMS cut): it syncs once. victron: V and current "
-                 "low enough; wrong on LiFePO4 with a lead-acid charged_voltage: re-syncs under any load. strict: "
-                 "also a charging current; late when loads exceed the charger after absorption.",
+                 "the tail (a discharge counts) once 0.1 % of capacity was charged since the last sync, and the "
+                 "count agrees the battery was refilled (within 2 % of capacity + 1 % a day; W18 when it withholds "
+                 "a sync); wrong when the count itself drifted: run synchronize. victron: V and current low "
+                 "enough; wrong on LiFePO4 with a lead-acid charged_voltage: re-syncs under any load. strict: also "
+                 "a charging current; late when loads exceed the charger after absorption.",
     "peukert_mode": "victron: Peukert below and above the 20 h rate; above_c20: only loads above C20 are corrected.",
     "alarm_low_voltage_set": "Low-voltage alarm after more than 10 s below this (0 = off).",
     "alarm_low_voltage_clear": "The low-voltage alarm clears at once above this (a value below set means set).",

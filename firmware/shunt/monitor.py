@@ -102,6 +102,9 @@ class Monitor:
         self.v_mv = 0
         self.i_ma = 0
         self.i_int_ma = 0
+        self.count_ok = 1           # sync.count_check, once a second: the count agrees the battery was refilled
+        self.count_mah = 0
+        self.count_allowed_mah = 0
         self.outage = 0
         self.measure_failed = 0     # set by the app during a sensor fault (VE.Direct V, I, P not available)
         self.unmeasured_s = 0
@@ -589,6 +592,7 @@ class Monitor:
         self.soc_cpct = self._soc_cpct()
         self.soc_permille = self.soc_cpct // 10
         self.ce_mah = self.ce_mah_now()
+        sync.count_check(self, self.ce_mah, self.q[_A])
         self.ttg_min = self.ttg_at(self.avg_current_ma())
         q = self.q
         self.h6_giga = q[_H6 + 2]       # the text prints H6 from these two limbs, without a long integer

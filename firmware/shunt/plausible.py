@@ -23,7 +23,7 @@ RANGES = {
     "a_mah": (0, _U32), "a_rem": (0, _U - 1),
     "h4_armed": (0, 1), "h5_armed": (0, 1), "below90": (0, 1), "h78_valid": (0, 1), "relay_remote": (0, 1),
     "last_sync_kind": (0, 2), "last_sync_soc": (0, 10000), "last_sync_i_ma": (-I_MAX_MA, I_MAX_MA),
-    "last_set_soc": (-1, 10000), "near_miss_ms": (0, _DETECT_MAX_MS), "near_miss_term": (0, 4),
+    "last_set_soc": (-1, 10000), "near_miss_ms": (0, _DETECT_MAX_MS), "near_miss_term": (0, 5),
     "max_v_current_ok_mv": (-1, V_MAX_MV), "min_i_voltage_ok_ma": (-I_MAX_MA, _NO_MIN_I),
     "tp_mah": (0, _LIFE_MAX_MAH), "tp_rem": (0, _U - 1),
     "h1": (_I32_MIN, 0), "h2": (_I32_MIN, 0), "cycle_min": (_I32_MIN, 0),

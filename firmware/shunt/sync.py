@@ -5,11 +5,12 @@
 # (shunt.monitor) and sync_status both call `terms`, so a new or changed term is an edit of this file only.
 from micropython import const
 
-from shunt.settings import SYNC_VICTRON, SYNC_STRICT
+from shunt.settings import SYNC_VICTRON, SYNC_STRICT, SYNC_ACCEPTED
 
 V_OK = const(1)     # V > charged_voltage
 I_OK = const(2)     # I_int < tail current (strict: and not discharging)
 A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict and accepted mode)
+C_OK = const(8)     # the count agrees the battery was refilled (required in accepted mode; see count_check)
 
 # The three modes (settings.sync_mode; `mon.strict` and `mon.need_accepted` are cached from it):
 #   victron  V > Vch and I_int < I_tail. Wrong on LiFePO4: its loaded voltage sits above a lead-acid Vch, and any
@@ -17,21 +18,24 @@ A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict 
 #   strict   and I_int >= 0 and A >= 0.1 % of capacity. Late where loads exceed the charger after absorption:
 #            the current is negative, so it waits for a float that covers the loads (or never syncs).
 #   accepted V > Vch and I_int < I_tail and A >= 0.1 %: discharge qualifies once a charge was accepted since the
-#            last sync (the default). Wrong when a charge stops early above Vch (a BMS cut of an unbalanced pack,
-#            a weak day at a plateau voltage): it then syncs once, like victron would.
+#            last sync (the default); and the count agrees the battery was refilled (count_check): a weak day at a
+#            plateau voltage, or a BMS cut, 20 % short of full, is withheld (W18). Wrong when the count itself
+#            drifted by more than its allowance: the sync waits until it is allowed (or a manual sync).
 MODE_NAMES = ("victron", "strict", "accepted")
 # sync_status `mode_note`: what the mode needs and the case it gets wrong.
 MODE_NOTES = (
     "V and I low enough, discharge counts; wrong on LiFePO4 with a plateau-level charged_voltage: re-syncs under "
     "load",
     "also a charging current and charge accepted; late when loads exceed the charger after absorption",
-    "V and I low enough, discharge counts once charge was accepted since the last sync; wrong when a charge stops "
-    "early above charged_voltage (BMS cut, weak day): syncs once",
+    "V and I low enough, discharge counts once charge was accepted since the last sync and the count agrees the "
+    "battery was refilled; wrong when the count drifted beyond 2 % + 1 %/day: W18, run synchronize",
 )
 NO_MIN_I = const(0x3FFFFFFF)   # min_i_voltage_ok "none yet"; 2^30 - 1 is still a small int on the ESP32
 
 # near_miss_term: the first term that failed when a running timer was reset (4: an outage sample).
-TERM_NAMES = ("", "voltage", "current", "accepted", "outage")
+TERM_NAMES = ("", "voltage", "current", "accepted", "outage", "count")
+_DAY_S = const(86400)
+_COUNT_DAYS_MAX = const(98)    # 2 % + 98 % of capacity: the allowance covers everything, the term always holds
 
 
 def configure(mon, mode):
@@ -40,15 +44,46 @@ def configure(mon, mode):
     mon.sync_mode = mode
     mon.strict = 1 if mode == SYNC_STRICT else 0
     mon.need_accepted = 0 if mode == SYNC_VICTRON else 1
+    mon.need_count = 1 if mode == SYNC_ACCEPTED else 0
+
+
+def count_check(mon, ce_mah, a_mah):
+    """Once a second (not per sample): does the coulomb count agree that the battery was refilled since the last
+    sync (or set_soc)? The charge counted back since then, CE plus the share of A that the charge efficiency took
+    off (the sync asks whether the coulombs came back, and CEF's share is an estimate of losses, wrong by 4 % of
+    every charge when lead-acid's 95 % is left on LiFePO4), must be within an allowance of full: 2 % of capacity
+    plus 1 % of capacity per day since that reference, for what a monitor can count wrong (an uncalibrated offset
+    of 80 mA on 200 Ah all day is 1 %). Without a reference (never synchronised) the term holds, and so it does
+    for a count that says more than the capacity is missing.
+    Why (issue 17): with a charged voltage inside the LiFePO4 plateau (13.2 V), a weak-sun day that charges at a
+    few amps holds V above it at 77 % and the current under the tail, so V, I and A all say full; only the count
+    knows that 46 Ah are still missing. Sets mon.count_ok, count_mah (signed) and count_allowed_mah. The
+    intermediates stay small ints: A ≤ 10^9 is divided before it is multiplied, the days are capped."""
+    ref = mon.last_sync_s
+    if mon.last_set_soc >= 0 and mon.last_set_soc_s > ref:
+        ref = mon.last_set_soc_s
+    days = (mon.op_time_s - ref) // _DAY_S
+    if days > _COUNT_DAYS_MAX:
+        days = _COUNT_DAYS_MAX
+    cef = mon.cef
+    n = ce_mah + (a_mah // cef) * (100 - cef)
+    allowed = mon.capacity_ah * (20 + 10 * days)
+    mon.count_mah = n
+    mon.count_allowed_mah = allowed
+    # A count that says more is missing than the battery holds has gone wrong itself (charge that bypassed the
+    # shunt, a capacity set too small): it is no evidence, and the sync is what repairs it.
+    mon.count_ok = 1 if not mon.synchronized or n + allowed >= 0 or n < -1000 * mon.capacity_ah else 0
 
 
 def terms(mon, v_mv, i_int_ma, a_mah):
-    """The terms of §4.1 that hold for this sample, as V_OK | I_OK | A_OK bits. Allocation-free."""
+    """The terms of §4.1 that hold for this sample, as V_OK | I_OK | A_OK | C_OK bits. Allocation-free."""
     t = V_OK if v_mv > mon.vch_mv else 0
     if i_int_ma < mon.i_tail_ma and (not mon.strict or i_int_ma >= 0):
         t |= I_OK
     if a_mah >= mon.capacity_ah:      # 0.1 % of capacity: 1 mAh per Ah
         t |= A_OK
+    if mon.count_ok:
+        t |= C_OK
     return t
 
 
@@ -60,11 +95,21 @@ def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
         return 0
     t = terms(mon, v_mv, i_int_ma, a_mah)
     v_ok = t & V_OK
-    ia_ok = t & I_OK and (t & A_OK or not mon.need_accepted)
+    ia_ok = t & I_OK and (t & A_OK or not mon.need_accepted) and (t & C_OK or not mon.need_count)
     if ia_ok and v_mv > mon.max_v_current_ok_mv:
         mon.max_v_current_ok_mv = v_mv
     if v_ok and i_int_ma < mon.min_i_voltage_ok_ma:
         mon.min_i_voltage_ok_ma = i_int_ma
+    if (v_ok and mon.need_count and not t & C_OK and t & I_OK and (t & A_OK or not mon.need_accepted)
+            and not mon.outage):
+        w = mon.withheld_ms             # everything but the count says full: W18 after the detection time
+        if w < mon.detect_ms:           # stops counting there, so it stays a small int however long it lasts
+            w += dt_ms
+            mon.withheld_ms = w
+            if w >= mon.detect_ms:
+                mon.warn.on_withheld(mon)
+    else:
+        mon.withheld_ms = 0
     if v_ok and ia_ok and not mon.outage:
         t = mon.sync_timer_ms + dt_ms
         mon.sync_timer_ms = t
@@ -73,7 +118,8 @@ def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
     if t_ms:
         if t_ms > mon.near_miss_ms:
             mon.near_miss_ms = t_ms
-            mon.near_miss_term = 1 if not v_ok else (2 if not t & I_OK else (3 if not ia_ok else 4))
+            mon.near_miss_term = 1 if not v_ok else (2 if not t & I_OK else (
+                3 if mon.need_accepted and not t & A_OK else (5 if not ia_ok else 4)))
             mon.near_miss_s = mon.op_time_s
         mon.sync_timer_ms = 0
     return 0
@@ -83,6 +129,7 @@ def reset_diag(mon):
     """A sync starts the near-miss and extreme values afresh (§13.1)."""
     mon.near_miss_ms = 0
     mon.near_miss_term = 0
+    mon.withheld_ms = 0
     mon.near_miss_s = 0
     mon.max_v_current_ok_mv = -1
     mon.min_i_voltage_ok_ma = NO_MIN_I
@@ -108,6 +155,9 @@ def status(mon, a_mah, throughput_mah):
         "accepted_ok": 1 if t & A_OK else 0,
         "accepted_mah": a_mah,
         "accepted_required_mah": mon.capacity_ah,
+        "count_ok": 1 if t & C_OK else 0,
+        "count_mah": mon.count_mah,
+        "count_allowed_mah": mon.count_allowed_mah,
         "timer_s": mon.sync_timer_ms // 1000,
         "timer_required_s": mon.detect_ms // 1000,
         "last_sync": ("none", "auto", "manual")[kind],

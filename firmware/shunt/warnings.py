@@ -32,7 +32,8 @@ W14 = const(8192)
 W15 = const(16384)
 W16 = const(32768)      # aux input hardware absent / no value (issue 18, raised by shunt.aux)
 W17 = const(65536)      # LFP bank charging below 0 °C (issue 18, raised by shunt.aux)
-_MAX_CODE = const(17)
+W18 = const(131072)     # sync withheld: looked full, but the count disagrees (issue 17, raised by shunt.sync)
+_MAX_CODE = const(18)
 _LEAD_REST_MV = const(13000)     # W15: no 12 V lead-acid bank stays above this while discharging for an hour
 _GIGA = const(1000000000)
 
@@ -72,7 +73,20 @@ ADVICE = (
     "(board/WIRING.md) or set aux_input none.",
     "W17 charging below 0 C: the LFP bank is being charged at %s C; charging lithium iron phosphate below "
     "freezing plates lithium and damages it. Stop charging until the battery is above 5 C, or heat it.",
+    "W18 sync withheld: the battery looked full for charged_detection_time (%s V above charged_voltage %s V at "
+    "%s A, under the tail current) but the count since the last sync says %s Ah are still missing (%s Ah "
+    "allowed), so sync_mode accepted did not sync: charged_voltage is likely inside the battery's plateau (raise "
+    "it, see W14); if the battery is truly full, run synchronize.",
 )
+
+
+N_WARNINGS = len(ADVICE) - 1
+
+
+def title(n):
+    """Wn's name: the words of its advice before the colon (the console, the simulator's summary and plot)."""
+    t = ADVICE[n]
+    return t[4:t.index(":")]
 
 
 def _fmt(value, decimals):
@@ -88,7 +102,7 @@ def _code_num(code):
     if isinstance(code, str):
         code = int(code.lstrip("Ww"))
     if not 1 <= code <= _MAX_CODE:
-        raise ValueError("warning %r: must be 1..17 (W01..W17)" % (code,))
+        raise ValueError("warning %r: must be 1..18 (W01..W18)" % (code,))
     return code
 
 
@@ -160,6 +174,10 @@ class Warnings:
         self._w15_h6 = 0
         self.w15_v_mv = 0
         self._lead_consts = 1
+        self.w18_v_mv = 0
+        self.w18_i_ma = 0
+        self.w18_count_mah = 0
+        self.w18_allowed_mah = 0
 
     def configure(self):
         """The thresholds come from the monitor's cached values (`thr_ma`, `i_tail_ma`, ...). A settings change
@@ -198,8 +216,8 @@ class Warnings:
             self._w1_bad = 0
 
     def on_sync(self, kind_auto, i_int_ma, soc_before_cpct):
-        """§4.3 sync (automatic when kind_auto): W11 set or cleared; W03, W05, W06, W07 cleared."""
-        m = self.mask & ~(W03 | W05 | W06 | W07)
+        """§4.3 sync (automatic when kind_auto): W11 set or cleared; W03, W05, W06, W07, W18 cleared."""
+        m = self.mask & ~(W03 | W05 | W06 | W07 | W18)
         if kind_auto and i_int_ma <= 0 and soc_before_cpct < 9000:
             m |= W11
             self.w11_i_ma = i_int_ma
@@ -209,8 +227,17 @@ class Warnings:
         self.mask = m
 
     def on_set_soc(self):
-        """§4.4 set_soc: W03, W06, W07 cleared."""
-        self.mask &= ~(W03 | W06 | W07)
+        """§4.4 set_soc: W03, W06, W07, W18 cleared."""
+        self.mask &= ~(W03 | W06 | W07 | W18)
+
+    def on_withheld(self, mon):
+        """shunt.sync: the sync condition held for the detection time except the count (accepted mode). Raises W18
+        with the moment's numbers; cleared by a sync or set_soc. Allocation-free."""
+        self.mask |= W18
+        self.w18_v_mv = mon.v_mv
+        self.w18_i_ma = mon.i_int_ma
+        self.w18_count_mah = mon.count_mah
+        self.w18_allowed_mah = mon.count_allowed_mah
 
     def on_zero_current_ok(self):
         """§12.2 a successful calibration clears W01 and restarts its count."""
@@ -516,4 +543,7 @@ class Warnings:
         if n == 17:
             t = mon.aux.value
             return text % (_fmt(t, 2) if t is not None else "---")
+        if n == 18:
+            return text % (_fmt(self.w18_v_mv // 10, 2), _fmt(mon.vch_mv // 100, 1), _fmt(self.w18_i_ma // 10, 2),
+                           _fmt(-self.w18_count_mah // 100, 1), _fmt(self.w18_allowed_mah // 100, 1))
         return text

@@ -202,7 +202,7 @@ def test_help_sync_mode_and_sync_status_explain_the_three_modes_and_what_each_ge
     r = c.handle_line("help sync_mode")
     assert final(r) == "OK sync_mode" and "default=accepted" in r and "range=victron|strict|accepted" in r
     about = [ln for ln in r.split("\n") if ln.startswith("about=")][0]
-    assert "BMS cut" in about and "LiFePO4" in about and "late" in about
+    assert "count agrees" in about and "W18" in about and "LiFePO4" in about and "late" in about
     notes = set()
     for mode in ("victron", "strict", "accepted"):
         dev.settings.set("sync_mode", mode)

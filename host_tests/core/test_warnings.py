@@ -366,7 +366,7 @@ def test_w10_storage_set_and_clear_from_outside():
     assert _on(w, 10)
     w.clear("W10")
     assert not _on(w, 10)
-    raises(ValueError, w.set, 18)     # W16, W17 are the aux input's (issue 18); there is no W18
+    raises(ValueError, w.set, 19)     # W16, W17 are the aux input's (issue 18), W18 the withheld sync (17)
 
 
 def test_w12_outage_cleared_after_60_s_of_normal_samples():

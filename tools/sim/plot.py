@@ -9,15 +9,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt   # noqa: E402
 import numpy as np                # noqa: E402
 
+import hostpath                                        # noqa: E402,F401  (the firmware's import root)
+from shunt.warnings import N_WARNINGS, title            # noqa: E402
+
 from . import quality                                  # noqa: E402
 from .runner import FW_COLUMNS, RunResult, reply_int   # noqa: E402
 
-WARNING_NAMES = {1: "current offset likely", 2: "nominal mismatch", 3: "SOC implausible vs rest V",
-                 4: "current inverted?", 5: "no sync for 30 days", 6: "not synchronised", 7: "state restored",
-                 8: "current over range", 9: "voltage over range", 10: "storage", 11: "early sync",
-                 12: "measurement outage", 13: "sensor fault",
-                 14: "charged V cannot tell full from loaded", 15: "lead-acid constants on lithium",
-                 16: "aux not available", 17: "LFP charged below 0 C"}
+WARNING_NAMES = {n: title(n) for n in range(1, N_WARNINGS + 1)}     # the firmware's names (shunt.warnings)
 
 
 def _arr(values, scale=1.0) -> np.ndarray:
