@@ -114,10 +114,7 @@ class Persistence:
 
     # ---- the app's once-per-second work (§14.2) -------------------------------------------------------------
     def start(self, restored_state):
-        # both state dicts are allocated now, while the heap is young: none is allocated at a save (issue 18)
-        self._state = self.monitor.get_state()
-        self.saver.start(self.monitor.op_time_s, restored_state,
-                         dict(self._state) if restored_state is None else None)
+        self.saver.start(self.monitor.op_time_s, restored_state)
 
     def second(self):
         """Settings the firmware changed itself, then the automatic state save if one is due."""
@@ -127,7 +124,12 @@ class Persistence:
             except OSError:
                 pass    # W10 is raised; retried next second
         mon = self.monitor
-        state = self._state = mon.get_state(self._state)
+        # one state dict, refilled every second; the saver's copy lives in one dict too (issue 18: the app's
+        # heap peak was a new dict at every save). Both are allocated in the first second, not at a save.
+        if self._state is None:
+            self._state = mon.get_state()
+            self.saver.reserve(self._state)
+        state = mon.get_state(self._state)
         reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
         if reason != SAVE_NONE:
             self._write(state, reason)

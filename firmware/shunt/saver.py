@@ -63,15 +63,19 @@ class Saver:
         self._prev = None           # (last_sync_kind, last_sync_s, ce/qp zero and synchronised) one second ago
         self.failures = 0
 
-    def start(self, now_s, state, blank=None):
-        """`blank`: a dict of the record's keys to hold the first saved copy when nothing valid is on flash,
-        allocated by the caller at start-up rather than at the first save, when the heap is fragmented."""
+    def start(self, now_s, state):
         self.saved_state = dict(state) if state is not None else None
-        self._blank = blank if state is None else None
+        self._blank = None
         self.last_save_s = now_s
         self.last_auto_s = now_s
         self._cmd = self._sync = self._retry = False
         self._prev = None if state is None else _sync_marks(state)
+
+    def reserve(self, state):
+        """With nothing saved yet, allocate the dict of the first saved copy now (from `state`, for its keys): the
+        app calls this in its first second, so no save has to find 944 contiguous bytes on a fragmented heap."""
+        if self.saved_state is None and self._blank is None:
+            self._blank = dict(state)
 
     def request_now(self):
         """A command or a settings write: the next due() saves if the record changed."""

@@ -305,11 +305,13 @@ def test_real_monitor_auto_sync_is_saved_at_once():
 
 def test_saved_copy_goes_into_dicts_allocated_before_the_save():
     # The board app's heap peak was a new 56-entry dict at each save (issue 18): the first saved copy goes into
-    # the dict handed to start(), later ones into the same dict; it stays a copy of what was saved.
+    # the dict reserve() allocated in the first second, later ones into the same dict; it stays a copy of what was saved.
     st = _state()
-    blank = dict(st)
     s = Saver()
-    s.start(0, None, blank)
+    s.start(0, None)
+    s.reserve(st)
+    blank = s._blank
+    assert blank == st and blank is not st
     st["ce_mah"] = -7
     r = s.due(60, st, CAP_AH)
     assert r == RATE
