@@ -75,7 +75,7 @@ class Saver:
         """With nothing saved yet, allocate the dict of the first saved copy now (from `state`, for its keys): the
         app calls this in its first second, so no save has to find 944 contiguous bytes on a fragmented heap."""
         if self.saved_state is None and self._blank is None:
-            self._blank = dict(state)
+            self._blank = dict.fromkeys(state)     # sized for the keys: smaller than dict(state) on MicroPython
 
     def request_now(self):
         """A command or a settings write: the next due() saves if the record changed."""
