@@ -243,7 +243,7 @@ class App:
         """Read HEX, answer it, and send a text cycle when due. Text starts with the first measurement; on a
         sensor fault the last values go out for at most 3 cycles, then no text until it recovers, while HEX
         answers V, I and P as not available (VD §3.7, U20)."""
-        dt = ticks_diff(now_ms, self._port_ms)
+        dt = 0 if self._port_ms is None else ticks_diff(now_ms, self._port_ms)   # None: no start() (no hardware)
         self._port_ms = now_ms
         zero = self.device.zero
         if zero is not None and zero.running:

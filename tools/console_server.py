@@ -95,11 +95,22 @@ async def _main(args: argparse.Namespace) -> None:
     server = ConsoleServer(app.device, auth, "127.0.0.1", args.port)
     port = await server.start()
     print("console on 127.0.0.1:%d" % port, flush=True)
+    now_ms = 0
     while True:
-        # A steady idle battery so that status has values: 12.80 V, no current, one sample per 100 ms.
-        for _ in range(10):
-            app.count_sample(12800, 0, 100)
+        now_ms = idle_second(app, now_ms)
         await asyncio.sleep(1)
+
+
+def idle_second(app, now_ms: int) -> int:
+    """One second of the app without hardware: a steady idle battery so that status has values (12.80 V, no
+    current, one sample per 100 ms), and the port step that ends a zero_current by wall time, as the board's port
+    task does (there is no sensor here, so the measurement ends rejected after 10 s instead of waiting for ever).
+    Returns the next ms value (on CPython the firmware's ticks are plain integers: drivers.ina226)."""
+    for _ in range(10):
+        app.count_sample(12800, 0, 100)
+    now_ms += 1000
+    app.poll_port(now_ms)
+    return now_ms
 
 
 def main() -> None:

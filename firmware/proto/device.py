@@ -187,9 +187,10 @@ class Device:
     async def zero_current_async(self):
         """The measurement as a coroutine (the board: the sampling task keeps feeding it for 10 s)."""
         import asyncio
+        sleep_ms = getattr(asyncio, "sleep_ms", None)   # MicroPython's; CPython's asyncio (the host tools) has sleep
         self.zero_current_start()
         while self.zero.running:
-            await asyncio.sleep_ms(100)
+            await (sleep_ms(100) if sleep_ms else asyncio.sleep(0.1))
         nv, msg = self.zero_result
         if nv is None:
             raise ValueError(msg)
