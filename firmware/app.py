@@ -76,6 +76,7 @@ class App:
         self.aux = aux               # drivers.aux_input.AuxReader, or None (no aux hardware: replay, tests)
         self._now_ms = 0
         self.status_notes = self.device.notes    # board health for `status` (tasks.py, main.py)
+        self.device.health["sensor"] = self.sensor.health     # I2C errors and faults, asked by `status`
 
     def _save_lock(self):
         self.persist.save_lock(self.auth)

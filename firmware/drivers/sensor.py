@@ -27,6 +27,18 @@ class Sensor:
         self.result = 0
         self.dt_ms = 0
 
+    def health(self):
+        """For `status`: the I2C errors (retried or not) and the fault entries since start, None while there
+        were none (a loose wire shows here long before W13)."""
+        s = self.sampler
+        errors = getattr(self.ina, "i2c_errors", 0)
+        faults = s.faults if s is not None else 0
+        if not errors and not faults:
+            return None
+        t = "%d I2C errors, %d sensor faults since start" % (errors, faults)
+        err = s.error if s is not None else None
+        return t + ("; last: " + err if err else "")
+
     def start(self, now_ms):
         """Bring up the chip; an absent one is a fault that re-probes every second. Returns a diagnostic or None."""
         err = None

@@ -42,10 +42,17 @@ class Device:
         self.restart_requested = False    # the app resets once the reply has left
         self.log = log
         self.notes = {}                   # board health for `status` (firmware/tasks.py, main.py): name -> text
+        self.health = {}                  # name -> callable giving text or None, asked only when status is read
 
     def status_lines(self):
-        """The board's health lines for the console's `status` (name=text, sorted): BLE off, failed tasks."""
-        return ["%s=%s" % (k, self.notes[k]) for k in sorted(self.notes)]
+        """The board's health lines for the console's `status` (name=text, sorted): BLE off, failed tasks, and
+        the adapters' counters (`health`: I2C errors of the INA226), only those that have something to say."""
+        d = dict(self.notes)
+        for k in self.health:
+            t = self.health[k]()
+            if t:
+                d[k] = t
+        return ["%s=%s" % (k, d[k]) for k in sorted(d)]
 
     # ---- settings (BM §1) -------------------------------------------------------------------------------
     def set_setting(self, name, text):

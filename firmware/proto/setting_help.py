@@ -34,7 +34,7 @@ TEXT = {
                        "stops detection. W02 warns when settings and bank do not match.",
     "sync_mode": "When voltage and current say full. accepted (default): V above charged_voltage and current below "
                  "the tail (a discharge counts) once 0.1 % of capacity was charged since the last sync, and the "
-                 "count agrees the battery was refilled (within 2 % of capacity + 1 % a day; W18 when it withholds "
+                 "count agrees the battery was refilled (within 5 % of capacity + 1 % a day; W18 when it withholds "
                  "a sync); wrong when the count itself drifted: run synchronize. victron: V and current low "
                  "enough; wrong on LiFePO4 with a lead-acid charged_voltage: re-syncs under any load. strict: also "
                  "a charging current; late when loads exceed the charger after absorption.",

@@ -593,7 +593,7 @@ class Monitor:
         self.soc_cpct = self._soc_cpct()
         self.soc_permille = self.soc_cpct // 10
         self.ce_mah = self.ce_mah_now()
-        sync.count_check(self, self.ce_mah, self.q[_A])
+        sync.count_check(self, self.ce_mah, self.q[_A], self.q[_QP])
         self.ttg_min = self.ttg_at(self.avg_current_ma())
         q = self.q
         self.h6_giga = q[_H6 + 2]       # the text prints H6 from these two limbs, without a long integer

@@ -10,7 +10,7 @@ from shunt.settings import SYNC_VICTRON, SYNC_STRICT, SYNC_ACCEPTED
 V_OK = const(1)     # V > charged_voltage
 I_OK = const(2)     # I_int < tail current (strict: and not discharging)
 A_OK = const(4)     # accepted charge ≥ 0.1 % of capacity (required in strict and accepted mode)
-C_OK = const(8)     # the count agrees the battery was refilled (required in accepted mode; see count_check)
+C_OK = const(8)     # the counts agree the battery was refilled (required in accepted mode; see count_check)
 
 # The three modes (settings.sync_mode; `mon.strict` and `mon.need_accepted` are cached from it):
 #   victron  V > Vch and I_int < I_tail. Wrong on LiFePO4: its loaded voltage sits above a lead-acid Vch, and any
@@ -18,9 +18,9 @@ C_OK = const(8)     # the count agrees the battery was refilled (required in acc
 #   strict   and I_int >= 0 and A >= 0.1 % of capacity. Late where loads exceed the charger after absorption:
 #            the current is negative, so it waits for a float that covers the loads (or never syncs).
 #   accepted V > Vch and I_int < I_tail and A >= 0.1 %: discharge qualifies once a charge was accepted since the
-#            last sync (the default); and the count agrees the battery was refilled (count_check): a weak day at a
-#            plateau voltage, or a BMS cut, 20 % short of full, is withheld (W18). Wrong when the count itself
-#            drifted by more than its allowance: the sync waits until it is allowed (or a manual sync).
+#            last sync (the default); and the counts agree the battery was refilled (count_check): a weak day at
+#            a plateau voltage, or a BMS cut, 20 % short of full, is withheld (W18). Wrong when the counts
+#            drifted by more than their allowance: the sync waits until it is allowed (or a manual sync).
 MODE_NAMES = ("victron", "strict", "accepted")
 # sync_status `mode_note`: what the mode needs and the case it gets wrong.
 MODE_NOTES = (
@@ -28,14 +28,14 @@ MODE_NOTES = (
     "load",
     "also a charging current and charge accepted; late when loads exceed the charger after absorption",
     "V and I low enough, discharge counts once charge was accepted since the last sync and the count agrees the "
-    "battery was refilled; wrong when the count drifted beyond 2 % + 1 %/day: W18, run synchronize",
+    "battery was refilled; wrong when the count drifted beyond 5 % + 1 %/day: W18, run synchronize",
 )
 NO_MIN_I = const(0x3FFFFFFF)   # min_i_voltage_ok "none yet"; 2^30 - 1 is still a small int on the ESP32
 
 # near_miss_term: the first term that failed when a running timer was reset (4: an outage sample).
 TERM_NAMES = ("", "voltage", "current", "accepted", "outage", "count")
 _DAY_S = const(86400)
-_COUNT_DAYS_MAX = const(98)    # 2 % + 98 % of capacity: the allowance covers everything, the term always holds
+_COUNT_DAYS_MAX = const(95)    # 5 % + 95 % of capacity: the allowance covers everything, the term always holds
 
 
 def configure(mon, mode):
@@ -47,18 +47,23 @@ def configure(mon, mode):
     mon.need_count = 1 if mode == SYNC_ACCEPTED else 0
 
 
-def count_check(mon, ce_mah, a_mah):
-    """Once a second (not per sample): does the coulomb count agree that the battery was refilled since the last
-    sync (or set_soc)? The charge counted back since then, CE plus the share of A that the charge efficiency took
-    off (the sync asks whether the coulombs came back, and CEF's share is an estimate of losses, wrong by 4 % of
-    every charge when lead-acid's 95 % is left on LiFePO4), must be within an allowance of full: 2 % of capacity
-    plus 1 % of capacity per day since that reference, for what a monitor can count wrong (an uncalibrated offset
-    of 80 mA on 200 Ah all day is 1 %). Without a reference (never synchronised) the term holds, and so it does
-    for a count that says more than the capacity is missing.
+def count_check(mon, ce_mah, a_mah, qp_mah):
+    """Once a second (not per sample): do the counts agree that the battery was refilled since the last sync (or
+    set_soc)? Two counts, each wrong in a known direction, and the sync is withheld only when both say so:
+    - the coulombs: CE plus the share of A that the charge efficiency took off (CEF is an estimate of losses, and
+      lead-acid's 95 % left on LiFePO4 undercounts every charge by 4 %); pessimistic on lead-acid, whose
+      Peukert capacity grows at small currents, so a night at 1.5 A drains less than its coulombs;
+    - the SOC's own, Qp (Peukert and CEF applied): pessimistic on LiFePO4 with lead-acid constants.
+    The better of the two must be within an allowance of full: 5 % of capacity (a sync below 95 % is what
+    counts as false) plus 1 % of capacity per day since the reference, for what a monitor can count wrong (an
+    uncalibrated offset of 80 mA on 200 Ah all day is 1 %). Without a reference (never synchronised) the term
+    holds, and so it does when the coulombs say more than the capacity is missing: that count has failed (charge
+    that bypassed the shunt, a capacity set too small), and a sync is what repairs it.
     Why (issue 17): with a charged voltage inside the LiFePO4 plateau (13.2 V), a weak-sun day that charges at a
-    few amps holds V above it at 77 % and the current under the tail, so V, I and A all say full; only the count
-    knows that 46 Ah are still missing. Sets mon.count_ok, count_mah (signed) and count_allowed_mah. The
-    intermediates stay small ints: A ≤ 10^9 is divided before it is multiplied, the days are capped."""
+    few amps holds V above it at 77 % and the current under the tail, so V, I and A all say full; only the counts
+    know that 46 Ah are still missing. Sets mon.count_ok, count_mah (signed, the better count) and
+    count_allowed_mah. The intermediates stay small ints: A ≤ 10^9 is divided before it is multiplied, the days
+    are capped."""
     ref = mon.last_sync_s
     if mon.last_set_soc >= 0 and mon.last_set_soc_s > ref:
         ref = mon.last_set_soc_s
@@ -67,12 +72,13 @@ def count_check(mon, ce_mah, a_mah):
         days = _COUNT_DAYS_MAX
     cef = mon.cef
     n = ce_mah + (a_mah // cef) * (100 - cef)
-    allowed = mon.capacity_ah * (20 + 10 * days)
+    failed = n < -1000 * mon.capacity_ah
+    if n < -qp_mah:
+        n = -qp_mah
+    allowed = mon.capacity_ah * (50 + 10 * days)
     mon.count_mah = n
     mon.count_allowed_mah = allowed
-    # A count that says more is missing than the battery holds has gone wrong itself (charge that bypassed the
-    # shunt, a capacity set too small): it is no evidence, and the sync is what repairs it.
-    mon.count_ok = 1 if not mon.synchronized or n + allowed >= 0 or n < -1000 * mon.capacity_ah else 0
+    mon.count_ok = 1 if not mon.synchronized or n + allowed >= 0 or failed else 0
 
 
 def terms(mon, v_mv, i_int_ma, a_mah):

@@ -228,3 +228,30 @@ def test_a_damaged_secret_file_gives_a_setup_code_not_a_crash():
     assert not app.auth.has_secret()
     assert any("secret.txt" in x for x in lines) and any("setup code" in x for x in lines)
     assert not any("not hex at all" in x for x in lines)
+
+
+def test_status_reports_i2c_errors_and_sensor_faults_only_when_there_were_some():
+    # A loose I2C wire shows as retried errors long before W13; `status` names them (drivers.sensor.health).
+    from proto.console import Console
+    chip = FakeINA226()
+    chip.set_battery_mv(12800)
+    chip.set_current_ma(-20000, 500, 50)
+    bus = FakeI2C(chip)
+    app = App(bus, FakeUART(), store=MemStore(), log=lambda s: None)
+    app.start(0)
+    t = [0]
+    con = Console(app.device, None)
+    advance(app, chip, t, 2000)
+    assert "sensor=" not in con.handle_line("status")
+    bus.fail_next(1)
+    advance(app, chip, t, 500)
+    line = [ln for ln in con.handle_line("status").split("\n") if ln.startswith("sensor=")]
+    assert line == ["sensor=1 I2C errors, 0 sensor faults since start"], line
+    chip.remove()
+    advance(app, chip, t, 2500)
+    line = [ln for ln in con.handle_line("status").split("\n") if ln.startswith("sensor=")][0]
+    assert ", 1 sensor faults since start; last: " in line, line       # the probe's failure while it lasts
+    chip.insert()
+    advance(app, chip, t, 3000)
+    line = [ln for ln in con.handle_line("status").split("\n") if ln.startswith("sensor=")][0]
+    assert line.endswith(" I2C errors, 1 sensor faults since start"), line

@@ -273,7 +273,7 @@ def test_sync_status_prints_every_field_with_units():
     assert "charged_voltage_mv=13200 mV" in lines     # charged_voltage 13.2 V
     assert "mode=accepted" in lines                  # the default of a device without stored settings
     assert any(ln.startswith("mode_note=") and "the count agrees" in ln for ln in lines)
-    assert "count_ok=1" in lines and "count_allowed_mah=4000 mAh" in lines   # 2 % of 200 Ah
+    assert "count_ok=1" in lines and "count_allowed_mah=10000 mAh" in lines   # 5 % of 200 Ah
 
 
 def test_warnings_lists_codes_and_texts():

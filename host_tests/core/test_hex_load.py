@@ -5,6 +5,7 @@
 # the flood within the 1 s pause (VD §5.5). Prints the figures the README quotes.
 from app import App
 from fakes.fake_ina226 import FakeI2C, FakeINA226
+from fakes.fake_uart import FakeUART
 from fakes.mem_store import MemStore
 from proto.vehex import encode_frame
 
@@ -18,57 +19,22 @@ _END_MS = 70000
 _REGS = (0x0FFF, 0xED8D, 0xED8F, 0xEEFF, 0x0FFE, 0x010A, 0x0300, 0x1000, 0xEEB6, 0x0310)
 
 
-class LineUART:
-    """machine.UART on the ESP32 at 19 200 baud, as far as the port can tell. RX: bytes arrive at the line rate
-    into a 512-byte ring (overflow is lost, counted). TX: a 1024-byte ring drained at the line rate; write()
-    returns only when all bytes are in the ring (ESP-IDF uart_write_bytes, called by MicroPython v1.28.0
-    ports/esp32/machine_uart.c mp_machine_uart_write), so a write that does not fit stalls the caller:
-    `blocked_ms` is how long, during which no other task runs."""
+class LineUART(FakeUART):
+    """The ESP32's UART at 19 200 baud (fakes.fake_uart: a 1024-byte TX ring drained at the line rate, a write
+    that does not fit stalls the caller), with the host's HEX requests arriving back to back at the line rate
+    into the 512-byte RX ring while flooding (overflow is lost, counted)."""
 
     def __init__(self, source):
-        self.tx = bytearray()
-        self.rx = bytearray()
-        self.room = _TX_RING
-        self.blocked_ms = 0
+        FakeUART.__init__(self, room=_TX_RING, bps=_BPS)
         self.rx_lost = 0
         self.sent_rx = 0
+        self.stalled_ms = 0     # all the time the board stood still in write() (the port must keep it 0)
         self._source = source
         self._rxf = 0
-        self._txf = 0
 
-    def write(self, data):
-        n = len(data)
-        if n > self.room:
-            need = n - self.room
-            ms = (need * 1000 + _BPS - 1) // _BPS
-            self.blocked_ms += ms
-            self._drain(ms)
-        self.room -= n
-        self.tx += data
-        return n
-
-    def readinto(self, buf):
-        n = min(len(buf), len(self.rx))
-        if not n:
-            return None
-        buf[:n] = self.rx[:n]
-        self.rx = self.rx[n:]
-        return n
-
-    def _drain(self, ms):
-        if self.room >= _TX_RING:
-            self._txf = 0
-            return
-        f = self._txf + ms * _BPS
-        self._txf = f % 1000
-        self.room += f // 1000
-        if self.room >= _TX_RING:
-            self.room = _TX_RING
-            self._txf = 0
-
-    def line(self, ms, flooding):
+    def line(self, ms, flooding=False):
         """ms of line time: TX drains, and (while flooding) the host's bytes arrive back to back."""
-        self._drain(ms)
+        FakeUART.line(self, ms)
         if not flooding:
             return
         f = self._rxf + ms * _BPS
@@ -120,6 +86,7 @@ def _run(flood):
         cycles = app.port.cycles
         app.poll_port(t)
         if line.blocked_ms:                       # the board's loop stood still inside UART.write
+            line.stalled_ms += line.blocked_ms
             t += line.blocked_ms
             line.line(line.blocked_ms, on)
             line.blocked_ms = 0
@@ -168,8 +135,8 @@ def test_a_60_s_flood_of_gets_loses_no_sample_and_every_get_is_answered_or_count
     assert app.ina.samples == quiet.ina.samples
     assert m.op_time_s == q.op_time_s and m.get_state()["ce_mah"] == q.get_state()["ce_mah"]
     assert m.get_state()["ce_rem"] == q.get_state()["ce_rem"]
-    # every GET answered or counted as dropped; nothing lost on the RX side
-    assert line.rx_lost == 0
+    # every GET answered or counted as dropped; nothing lost on the RX side; the board never stalled in write()
+    assert line.rx_lost == 0 and line.stalled_ms == 0 and qline.stalled_ms == 0
     answered = _replies(line.tx)
     dropped = app.hex.replies_dropped
     assert answered + dropped == src.gets and answered > 0

@@ -1,6 +1,7 @@
 """PNG plot of a simulator run: true vs firmware SOC with sync events, voltage, current, warnings."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -30,8 +31,8 @@ def _envelope(x: np.ndarray, y: np.ndarray, n: int = 3000):
     m = len(x) // k * k
     xs = x[:m].reshape(-1, k)
     ys = y[:m].reshape(-1, k)
-    with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # an all-NaN bucket (firmware not running) gives NaN
         lo = np.nanmin(ys, axis=1)
         hi = np.nanmax(ys, axis=1)
     xx = np.repeat(xs[:, 0], 2)
