@@ -24,6 +24,11 @@ CORE = "host_tests/core/"
 
 # (name, file, text, mutated text, test modules)
 MUTANTS = (
+    ("temperature coefficient applied above 20 C too (issue 18, 0xEEF4)", "firmware/shunt/monitor.py",
+     "if k and t is not None and t < _REF_CC:", "if k and t is not None:", [CORE + "test_temp_coefficient.py"]),
+    ("temperature-compensated SOC against the set capacity", "firmware/shunt/monitor.py",
+     "        d = self.cap_eff_mah\n        qp = q[_QP]", "        d = self._cap_mah\n        qp = q[_QP]",
+     [CORE + "test_temp_coefficient.py"]),
     ("fault text cycles 3 -> 0 (VD 3.7)", "firmware/app.py",
      "_FAULT_CYCLES = const(3)", "_FAULT_CYCLES = const(0)", [CORE + "test_app.py"]),
     ("fault text cycles 3 -> 4", "firmware/app.py",

@@ -26,6 +26,7 @@ class Persistence:
         self.unacknowledged = []       # start-up diagnostics of damaged files, until acknowledged
         self.settings_held = False
         self.calibration_held = False
+        self._state = None             # the dict Monitor.get_state refills every second (no new dict each time)
 
     def w10(self):
         if self.store.w10 or self.unacknowledged:
@@ -46,7 +47,7 @@ class Persistence:
     def save_state(self):
         """A command: applied, saved, then acknowledged (§14.2); nothing is written if only op_time changed."""
         mon = self.monitor
-        state = mon.get_state()
+        state = self._state = mon.get_state(self._state)
         self.saver.request_now()
         reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
         if reason != SAVE_NONE and not self._write(state, reason):
@@ -123,7 +124,12 @@ class Persistence:
             except OSError:
                 pass    # W10 is raised; retried next second
         mon = self.monitor
-        state = mon.get_state()
+        # one state dict, refilled every second; the saver's copy lives in one dict too (issue 18: the app's
+        # heap peak was a new dict at every save). Both are allocated in the first second, not at a save.
+        if self._state is None:
+            self._state = mon.get_state()
+            self.saver.reserve(self._state)
+        state = mon.get_state(self._state)
         reason = self.saver.due(mon.op_time_s, state, mon.capacity_ah)
         if reason != SAVE_NONE:
             self._write(state, reason)

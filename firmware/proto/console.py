@@ -678,7 +678,8 @@ def _aux_lines(m):
         return ["aux=midpoint", "VM=%s V" % _fix(v, 3),
                 "DM=%s %% (top half minus bottom half, of the bank voltage)" % _fix(d, 1)]
     if mode == 2:
-        return ["aux=temperature", "T=%s C" % _fix(v, 2)]
+        # the SOC's reference capacity: below 20 °C smaller by temp_coefficient (shunt.monitor._temp_capacity)
+        return ["aux=temperature", "T=%s C" % _fix(v, 2), "soc_capacity=%s Ah" % _fix(_g(m, "cap_eff_mah", None), 3)]
     return ["aux=none"]
 
 

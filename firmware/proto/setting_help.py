@@ -82,6 +82,10 @@ TEXT = {
     "alarm_low_temperature_clear": "The low-temperature alarm clears at once above this.",
     "alarm_high_temperature_set": "High-temperature alarm after more than 10 s above this temperature (off = none).",
     "alarm_high_temperature_clear": "The high-temperature alarm clears at once below this.",
+    "temp_coefficient": "Capacity lost per degree C below 20 C, in % of the capacity (Victron's temperature "
+                        "coefficient; typical 1.0 for lead-acid, 0.5 for LiFePO4; 0 = off). With aux_input "
+                        "temperature and a reading, SOC and time-to-go use the capacity reduced by it (never below "
+                        "10 %); without a reading, the set capacity. Consumed Ah are not changed.",
     "relay_aux_alarms": "on: in relay_mode default the relay also closes while any aux alarm (starter, mid-point, "
                         "temperature) is active.",
 }

@@ -73,6 +73,7 @@ SETTING_REGS = {
     0x032B: ("alarm_low_temperature_clear", UN16),
     0x032C: ("alarm_high_temperature_set", UN16),
     0x032D: ("alarm_high_temperature_clear", UN16),
+    0xEEF4: ("temp_coefficient", UN16),     # 0.1 %CAP/°C (ve_regs.h VE_REG_BMV_TEMPERATURE_COEFFICIENT)
 }
 _RELAY_CONTROL = const(0x034E)
 _RELAY_REMOTE = const(2)

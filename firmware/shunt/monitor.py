@@ -12,9 +12,13 @@ from shunt.warnings import Warnings
 from shunt.ttg import Ttg, minutes as ttg_minutes
 from shunt import sync
 from shunt import history
-from shunt.aux import Aux
+from shunt.aux import Aux, TEMPERATURE
 
 _OUTAGE_MS = const(5000)
+# Temperature coefficient of capacity (setting temp_coefficient, HEX 0xEEF4): below 20 °C the SOC's reference
+# capacity shrinks by the coefficient per °C; above 20 °C it is the set capacity (Victron: README "The aux input").
+_REF_CC = const(2000)         # 20 °C in 0.01 °C
+_LOSS_MAX = const(90000)      # at most 90 % of the capacity (in 10^-5): the reference capacity never reaches 0
 
 # Accumulators (shunt.fixed) are slices of one list q: [mAh, remainder cu, fraction pu].
 _CE = const(0)      # CE: 0 mah, 1 rem
@@ -56,6 +60,7 @@ STATE_FIELDS_V2 = tuple((n, "Q" if n in ("tp_mah", "h6_mah") else c) for n, c in
 # Format version 3 (issue 18) appends the aux history H13-H16 (shunt.aux).
 AUX_FIELDS = (("aux_h13", "I"), ("aux_h14", "I"), ("aux_h15", "i"), ("aux_h16", "i"), ("aux_h1516_valid", "B"))
 STATE_FIELDS = STATE_FIELDS_V2 + AUX_FIELDS
+STATE_NAMES = tuple(f[0] for f in STATE_FIELDS)
 
 
 def _with_aux(d):
@@ -109,6 +114,7 @@ class Monitor:
         self._op_ms = 0
         self.hist = [0] * 19
         self._cap_mah = settings.values["capacity"] * 1000
+        self.cap_eff_mah = self._cap_mah
         self._reset_state()
         self.configure()
         settings.add_listener(self._on_setting)
@@ -146,30 +152,68 @@ class Monitor:
             for k in range(_E_LEN):
                 e[k] = 0
 
-    def get_state(self):
-        """The state record's fields (§14.1) as a dict of ints."""
+    def get_state(self, d=None):
+        """The state record's fields (§14.1) as a dict of ints. `d`, a dict from an earlier call, is refilled in
+        place: the app asks once a second, and a new dict of 56 entries each time was the peak of its heap."""
+        if d is None:
+            d = dict.fromkeys(STATE_NAMES)      # sized once: growing a {} 54 times leaves 2 KB of garbage
         q = self.q
-        return {
-            "op_time_s": self.op_time_s, "ce_mah": q[_CE], "ce_rem": q[_CE + 1], "qp_mah": q[_QP],
-            "qp_rem_cu": q[_QP + 1], "qp_frac": q[_QP + 2], "synchronized": self.synchronized,
-            "sync_timer_ms": self.sync_timer_ms, "a_mah": q[_A], "a_rem": q[_A + 1], "h4_armed": self.h4_armed,
-            "h5_armed": self.h5_armed, "below90": self.below90, "h78_valid": self.h78_valid,
-            "relay_remote": self.relay.remote_on, "last_sync_kind": self.last_sync_kind,
-            "last_sync_s": self.last_sync_s, "last_sync_soc": self.last_sync_soc,
-            "last_sync_i_ma": self.last_sync_i_ma, "last_set_soc_s": self.last_set_soc_s,
-            "last_set_soc": self.last_set_soc, "near_miss_ms": self.near_miss_ms,
-            "near_miss_term": self.near_miss_term, "near_miss_s": self.near_miss_s,
-            "max_v_current_ok_mv": self.max_v_current_ok_mv, "min_i_voltage_ok_ma": self.min_i_voltage_ok_ma,
-            "tp_mah": q[_TP + 2] * GIGA + q[_TP], "tp_rem": q[_TP + 1], "h1": self.h1, "h2": self.h2,
-            "h4": self.h4, "h5": self.h5, "h10": self.h10, "h11": self.h11, "h12": self.h12,
-            "h6_mah": q[_H6 + 2] * GIGA + q[_H6], "h6_rem": q[_H6 + 1], "h7": self.h7, "h8": self.h8,
-            "h9_ref_s": self.h9_ref_s, "depth_sum": self.depth_giga * GIGA + self.depth_mah,
-            "cycle_min": self.cycle_min, "e_dis_cwh": self.e_dis[0], "e_dis_rem": energy_rem(self.e_dis),
-            "e_chg_cwh": self.e_chg[0], "e_chg_rem": energy_rem(self.e_chg), "nominal_v": self.nominal.nominal_v,
-            "nominal_chg_s": self.nominal.chg_s, "nominal_stopped": self.nominal.stopped,
-            "aux_h13": self.aux.h13, "aux_h14": self.aux.h14, "aux_h15": self.aux.h15, "aux_h16": self.aux.h16,
-            "aux_h1516_valid": self.aux.h1516_valid,
-        }
+        d["op_time_s"] = self.op_time_s
+        d["ce_mah"] = q[_CE]
+        d["ce_rem"] = q[_CE + 1]
+        d["qp_mah"] = q[_QP]
+        d["qp_rem_cu"] = q[_QP + 1]
+        d["qp_frac"] = q[_QP + 2]
+        d["synchronized"] = self.synchronized
+        d["sync_timer_ms"] = self.sync_timer_ms
+        d["a_mah"] = q[_A]
+        d["a_rem"] = q[_A + 1]
+        d["h4_armed"] = self.h4_armed
+        d["h5_armed"] = self.h5_armed
+        d["below90"] = self.below90
+        d["h78_valid"] = self.h78_valid
+        d["relay_remote"] = self.relay.remote_on
+        d["last_sync_kind"] = self.last_sync_kind
+        d["last_sync_s"] = self.last_sync_s
+        d["last_sync_soc"] = self.last_sync_soc
+        d["last_sync_i_ma"] = self.last_sync_i_ma
+        d["last_set_soc_s"] = self.last_set_soc_s
+        d["last_set_soc"] = self.last_set_soc
+        d["near_miss_ms"] = self.near_miss_ms
+        d["near_miss_term"] = self.near_miss_term
+        d["near_miss_s"] = self.near_miss_s
+        d["max_v_current_ok_mv"] = self.max_v_current_ok_mv
+        d["min_i_voltage_ok_ma"] = self.min_i_voltage_ok_ma
+        d["tp_mah"] = q[_TP + 2] * GIGA + q[_TP]
+        d["tp_rem"] = q[_TP + 1]
+        d["h1"] = self.h1
+        d["h2"] = self.h2
+        d["h4"] = self.h4
+        d["h5"] = self.h5
+        d["h10"] = self.h10
+        d["h11"] = self.h11
+        d["h12"] = self.h12
+        d["h6_mah"] = q[_H6 + 2] * GIGA + q[_H6]
+        d["h6_rem"] = q[_H6 + 1]
+        d["h7"] = self.h7
+        d["h8"] = self.h8
+        d["h9_ref_s"] = self.h9_ref_s
+        d["depth_sum"] = self.depth_giga * GIGA + self.depth_mah
+        d["cycle_min"] = self.cycle_min
+        d["e_dis_cwh"] = self.e_dis[0]
+        d["e_dis_rem"] = energy_rem(self.e_dis)
+        d["e_chg_cwh"] = self.e_chg[0]
+        d["e_chg_rem"] = energy_rem(self.e_chg)
+        d["nominal_v"] = self.nominal.nominal_v
+        d["nominal_chg_s"] = self.nominal.chg_s
+        d["nominal_stopped"] = self.nominal.stopped
+        a = self.aux
+        d["aux_h13"] = a.h13
+        d["aux_h14"] = a.h14
+        d["aux_h15"] = a.h15
+        d["aux_h16"] = a.h16
+        d["aux_h1516_valid"] = a.h1516_valid
+        return d
 
     def set_state(self, d):
         """Restore a state record completely (§4.5) and mark it restored (W07). The caller validated the record."""
@@ -238,8 +282,7 @@ class Monitor:
         self.vch_mv = v["charged_voltage"] * 100
         self.detect_ms = v["charged_detection_time"] * 60000
         sync.configure(self, v["sync_mode"])
-        self.m900_mah = self.capacity_ah * 100      # Qp below this: SOC above 90 % (history, §9)
-        self.m100_mah = self.capacity_ah * 900      # Qp below this: SOC above 10 %
+        self._temp_capacity()
         self._peukert.configure(v["peukert_exponent"] - 100, v["capacity"] * 50, v["peukert_mode"])
         self._r_for = 0
         self._clamp_qp()
@@ -250,6 +293,27 @@ class Monitor:
         self.ttg.set_window(v["ttg_averaging"] * 60)
         self.refresh()
 
+    def _temp_capacity(self):
+        """The SOC's reference capacity C_eff in mAh, once per second and per settings change, never per sample.
+        temp_coefficient k (0.1 %/°C) with aux_input temperature and a reading T (0.01 °C) below 20 °C:
+        C_eff = C·(1 − k·(20 °C − T)/1000), at least 10 % of C, rounded down to 10 mAh so that the history's 90 %
+        and 10 % marks stay whole mAh. Otherwise (k = 0, another mode, no reading, T ≥ 20 °C) C_eff = C exactly,
+        and every result is the one without the coefficient. CE, Qp and the Qp clamp keep the set capacity."""
+        cap = self.capacity_ah
+        k = self.settings.values["temp_coefficient"]
+        aux = self.aux
+        t = aux.value if aux.mode == TEMPERATURE else None
+        if k and t is not None and t < _REF_CC:
+            loss = k * (_REF_CC - t)                # 10^-5 of C: ≤ 200·(2000 + 27315), a small int
+            if loss > _LOSS_MAX:
+                loss = _LOSS_MAX
+            c = cap * (100000 - loss) // 1000 * 10  # cap·10^5 ≤ 9999·10^5 < 2^30
+        else:
+            c = cap * 1000
+        self.cap_eff_mah = c
+        self.m900_mah = c // 10                     # Qp below this: SOC above 90 % (history, §9)
+        self.m100_mah = c // 10 * 9                 # Qp below this: SOC above 10 %
+
     def _clamp_qp(self):
         q = self.q
         if q[_QP] > self._cap_mah or (q[_QP] == self._cap_mah and (q[_QP + 1] or q[_QP + 2])):
@@ -258,19 +322,36 @@ class Monitor:
             q[_QP + 2] = 0
 
     # ---- exact SOC comparisons (§0.2, Appendix A) ------------------------------------------------------------
+    def _qp_vs(self, x_pm):
+        """Qp against the Qp of SOC = x (0.1 % units), C_eff·(1000 − x)/1000, exactly: −1, 0 or 1. Small ints:
+        the mark is m mAh + lim cu, with C_eff = 1000·a + b."""
+        c = self.cap_eff_mah
+        k = 1000 - x_pm
+        a = c // 1000
+        t = (c - a * 1000) * k                   # < 10^6
+        u = t // 1000
+        m = a * k + u                            # ≤ 10^7
+        q = self.q
+        qp = q[_QP]
+        if qp != m:
+            return 1 if qp > m else -1
+        lim = (t - u * 1000) * 360000            # the mark's rest in cu (U/1000 per 1/1000 mAh), < 3.6·10^8
+        rem = q[_QP + 1]
+        if rem != lim:
+            return 1 if rem > lim else -1
+        return 1 if q[_QP + 2] else 0
+
     def soc_below(self, x_pm):
         """SOC < x (0.1 % units), exactly."""
-        m = self.capacity_ah * (1000 - x_pm)
-        q = self.q
-        return q[_QP] > m or (q[_QP] == m and (q[_QP + 1] > 0 or q[_QP + 2] > 0))
+        return self._qp_vs(x_pm) > 0
 
     def soc_above(self, x_pm):
         """SOC > x (0.1 % units), exactly."""
-        return self.q[_QP] < self.capacity_ah * (1000 - x_pm)
+        return self._qp_vs(x_pm) < 0
 
     def soc_zero(self):
-        q = self.q
-        return q[_QP] == self._cap_mah and q[_QP + 1] == 0 and q[_QP + 2] == 0
+        """SOC = 0: Qp at C_eff (= the set capacity, where Qp is clamped, without a temperature coefficient)."""
+        return self.q[_QP] >= self.cap_eff_mah
 
     def ce_mah_now(self):
         """tdiv(CE, U) of the current state (§3.5), without a long integer."""
@@ -422,13 +503,13 @@ class Monitor:
         if cpct == 10000:
             self.synchronize()
             return
-        r = 10000 - cpct
-        x = self.capacity_ah * r               # Qp = x/10 mAh exactly
+        # Qp = C_eff·r/10000 mAh exactly (C_eff: the SOC shown is cpct at once, also on a cold bank)
+        x = self.cap_eff_mah * (10000 - cpct)
         q = self.q
-        q[_QP] = x // 10
-        q[_QP + 1] = (x % 10) * 36000000
+        q[_QP] = x // 10000
+        q[_QP + 1] = (x % 10000) * 36000
         q[_QP + 2] = 0
-        ce = -x * 36000000                     # cu
+        ce = -x * 36000                        # cu
         q[_CE] = ce // CU_PER_MAH
         q[_CE + 1] = ce % CU_PER_MAH
         self.synchronized = 1
@@ -464,17 +545,25 @@ class Monitor:
         """Close one second's TTG slot, then refresh TTG, SOC, CE, P and history values (§5, §8)."""
         self.ttg.second()
         self.aux.second(self)       # the aux input is read and judged once a second, never per sample
+        self._temp_capacity()       # and so is the temperature-compensated capacity
         self.refresh()
 
     def _soc_cpct(self):
-        """fdiv(10000·(C_pu − Qp), C_pu) (§3.5) in small integers, so that a sync inside the per-sample step
-        can record it without a long integer: SOC = 10000 − ⌈(10·qp_mah + y)/capacity⌉ with
-        y = 10·(qp_rem + qp_frac/65536)/U ∈ [0, 10), compared exactly in the split form."""
+        """fdiv(10000·(C_pu − Qp), C_pu) (§3.5) with C = C_eff, 0 when Qp ≥ C_eff (a cold bank: Qp is kept against
+        the set capacity), in small integers, so that a sync inside the per-sample step can record it without a
+        long integer: SOC = 10000 − ⌈(10000·qp_mah + y)/C_eff⌉ with y = 10000·(qp_rem + qp_frac/65536)/U ∈
+        [0, 10000), 10000·qp_mah split into two steps of 100 (each below 10^9), y compared exactly."""
         q = self.q
-        d = self.capacity_ah
-        t = 10 * q[_QP]
-        q0 = t // d
-        r0 = t - q0 * d
+        d = self.cap_eff_mah
+        qp = q[_QP]
+        if qp >= d:
+            return 0
+        t = 100 * qp
+        q1 = t // d
+        t = 100 * (t - q1 * d)
+        q2 = t // d
+        r0 = t - q2 * d
+        q0 = 100 * q1 + q2
         rem = q[_QP + 1]
         frac = q[_QP + 2]
         if rem == 0 and frac == 0:
@@ -483,9 +572,9 @@ class Monitor:
             c = 1
             while True:
                 z = c * d - r0                 # ≥ 1; y ≤ z ⇔ ⌈(r0 + y)/d⌉ ≤ c
-                if z >= 10:
+                if z >= 10000:
                     break
-                lim = z * 36000000             # y > z ⇔ rem + frac/65536 > z·U/10
+                lim = z * 36000                # y > z ⇔ rem + frac/65536 > z·U/10000
                 if rem < lim or (rem == lim and frac == 0):
                     break
                 c += 1
@@ -517,7 +606,7 @@ class Monitor:
     def ttg_at(self, ibar):
         """TTG in minutes for an average current ibar (§5): -1 when not discharging, 0 at or below the floor."""
         f16 = self._peukert.f16(-ibar) if ibar < 0 else 0
-        return ttg_minutes(ibar, self._cap_mah, self._qp(), self.settings.values["discharge_floor"], f16)
+        return ttg_minutes(ibar, self.cap_eff_mah, self._qp(), self.settings.values["discharge_floor"], f16)
 
     def power_w(self):
         """P = rdiv(V·I, 10^6) W (§6)."""

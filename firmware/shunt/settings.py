@@ -66,6 +66,10 @@ TABLE = (
     ("alarm_high_temperature_set", TEMP, "C", 0, -50, 100, 0, None),
     ("alarm_high_temperature_clear", TEMP, "C", 0, -50, 100, 0, None),
     ("relay_aux_alarms", ENUM, "", 0, 0, 1, 0, ("off", "on")),
+    # Victron's "temperature coefficient" (HEX 0xEEF4, ve_regs.h VE_REG_BMV_TEMPERATURE_COEFFICIENT: un16 in 0.1
+    # %CAP/°C): the capacity lost per °C below 20 °C, applied to the SOC's reference capacity (shunt.monitor).
+    # 0 = off, Victron's default (a real BMV-712 answers 0: hex_pairs.txt).
+    ("temp_coefficient", NUM, "%/C", 0, 0, 200, 1, None),
 )
 
 # sync_mode values (BM §4.1 and issue 17): accepted is the default of a device without stored settings; a stored
@@ -79,7 +83,7 @@ SYNC_ACCEPTED = const(2)
 ADDED_LATER = ("battery_type", "aux_input", "aux_voltage_divider", "alarm_low_starter_set", "alarm_low_starter_clear",
                "alarm_high_starter_set", "alarm_high_starter_clear", "alarm_midpoint_set", "alarm_midpoint_clear",
                "alarm_low_temperature_set", "alarm_low_temperature_clear", "alarm_high_temperature_set",
-               "alarm_high_temperature_clear", "relay_aux_alarms")
+               "alarm_high_temperature_clear", "relay_aux_alarms", "temp_coefficient")
 
 # battery_type -> the values its chemistry wants, per 12 V of nominal voltage for charged_voltage (stored units).
 # lead_acid: the factory values (BM §1, §7). lfp: Victron's LiFePO4 recommendations for the SmartShunt/BMV:

@@ -78,3 +78,16 @@ def test_a_missing_ds18b20_is_dashes_like_a_bmv712_and_w16():
     assert b"\r\nT\t---\r\n" in last_a(uart)
     assert app.monitor.warnings & W16
     assert "DS18B20" in dict(app.monitor.warning_list())["W16"]
+
+
+def test_temperature_coefficient_from_the_ds18b20_reaches_soc_and_status():
+    # issue 18, HEX 0xEEF4: −3.13 °C with 1.0 %/°C: 200 Ah · (1 − 0.2313) = 153.74 Ah for the SOC
+    from proto.console import Console
+    app, hw, uart, t = make("temperature")
+    app.settings.set("temp_coefficient", "1.0")
+    advance(app, hw, t, 5000)
+    m = app.monitor
+    assert m.cap_eff_mah == 153740 and m.ce_mah < 0
+    c = Console(app.device, None)
+    out = c.handle_line("status")
+    assert "soc_capacity=153.740 Ah" in str(out), out

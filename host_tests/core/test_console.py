@@ -60,6 +60,7 @@ SPEC_RANGES = (
     ("alarm_midpoint_set", "-0.1", "99.1", "0.0", "99.0", "2.05"),
     ("alarm_midpoint_clear", "-0.1", "99.1", "0.0", "99.0", "1.55"),
     ("relay_high_voltage_clear", "-0.1", "95.1", "0.0", "95.0", "11.55"),
+    ("temp_coefficient", "-0.1", "20.1", "0.0", "20.0", "0.55"),       # 0xEEF4, 0.1 %CAP/°C (issue 18)
 )
 # BM §1 word settings: (name, the allowed words).
 SPEC_WORDS = (

@@ -301,3 +301,32 @@ def test_real_monitor_auto_sync_is_saved_at_once():
     for k in range(1, len(saves)):
         if saves[k][1] != SYNC:
             assert saves[k][0] - saves[k - 1][0] >= 60
+
+
+def test_saved_copy_goes_into_dicts_allocated_before_the_save():
+    # The board app's heap peak was a new 56-entry dict at each save (issue 18): the first saved copy goes into
+    # the dict reserve() allocated in the first second, later ones into the same dict; it stays a copy of what was saved.
+    st = _state()
+    s = Saver()
+    s.start(0, None)
+    s.reserve(st)
+    blank = s._blank
+    assert sorted(blank) == sorted(st) and blank is not st      # the keys, allocated before any save
+    st["ce_mah"] = -7
+    r = s.due(60, st, CAP_AH)
+    assert r == RATE
+    s.saved(60, st, r)
+    assert s.saved_state is blank and s.saved_state == st
+    st["ce_mah"] = -9                      # the caller refills its dict: the saved copy keeps -7
+    assert s.saved_state["ce_mah"] == -7
+    s.saved(120, st, RATE)
+    assert s.saved_state is blank and blank["ce_mah"] == -9
+
+
+def test_real_monitor_refills_the_state_dict_in_place():
+    from shunt.monitor import Monitor
+    from shunt.settings import Settings
+    m = Monitor(Settings())
+    d = m.get_state()
+    m.set_soc(5000)
+    assert m.get_state(d) is d and d == m.get_state() and d["qp_mah"] == 100000

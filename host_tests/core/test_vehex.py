@@ -166,9 +166,10 @@ SAME_AS_BMV712 = (0x1000, 0x1001, 0x1002, 0x1003, 0x1004, 0x1005, 0x1006, 0x1007
                   0xEEFA, 0xEEFB, 0x031D, 0x031C, 0x0110, 0x0141, 0x010D, 0x0092, 0x0330, 0x0360, 0x0091,
                   0xEC11, 0xEC7F, 0xEC3F,
                   # issue 18: the aux input (temperature, no sensor on the real unit) and its alarm thresholds
-                  0xEEF8, 0x0324, 0x0325, 0x0326, 0x0327, 0x032A, 0x032B, 0x032C, 0x032D, 0x0331, 0x0332)
+                  0xEEF8, 0x0324, 0x0325, 0x0326, 0x0327, 0x032A, 0x032B, 0x032C, 0x032D, 0x0331, 0x0332,
+                  0xEEF4)     # temperature coefficient: un16 0, Victron's default and ours
 # Registers answered unknown on purpose (VD §4.6: no display, no buzzer; docs/hex-vs-bmv712.md).
-UNKNOWN_HERE = (0xEEFC, 0xEF00, 0xEEFE, 0x0400, 0xEEF5, 0xEEE0, 0xEEF4, 0x0150, 0x0090)
+UNKNOWN_HERE = (0xEEFC, 0xEF00, 0xEEFE, 0x0400, 0xEEF5, 0xEEE0, 0x0150, 0x0090)
 
 
 def test_replies_equal_the_real_bmv712_where_the_register_means_the_same():
@@ -185,8 +186,8 @@ def test_replies_equal_the_real_bmv712_where_the_register_means_the_same():
         elif reg in UNKNOWN_HERE:
             assert got == req[:6].upper() + "01" + "%02X" % ((int(req[-2:], 16) - 1) & 0xFF) + "\n", (hex(reg), got)
             unknown += 1
-    # the ten aux registers moved from main's unknown list to the checked one (issue 18)
-    assert checked >= 76 and unknown >= 9
+    # the ten aux registers and 0xEEF4 moved from main's unknown list to the checked one (issue 18)
+    assert checked >= 77 and unknown >= 8
 
 
 def test_smartshunt_fw405_capacity_reply():
@@ -453,3 +454,21 @@ def test_aux_history_registers_h13_to_h16():
     assert _ask(h, _frame(7, b"\x0d\x03\x00")) == _frame(7, b"\x0d\x03\x00\x01\x00\x00\x00")
     assert _ask(h, _frame(7, b"\x0e\x03\x00")) == _frame(7, b"\x0e\x03\x00" + (1141).to_bytes(4, "little"))
     assert _ask(h, _frame(7, b"\x0f\x03\x00")) == _frame(7, b"\x0f\x03\x00" + (1466).to_bytes(4, "little"))
+
+
+def test_temperature_coefficient_0xEEF4_in_0_1_percent_per_degree():
+    # ve_regs.h VE_REG_BMV_TEMPERATURE_COEFFICIENT 0xEEF4: un16, 0.1 %CAP/°C; 0 (off) by default, as the real unit
+    h, m, s, saved, _ = _setup()
+    assert _ask(h, b":7F4EE006C\n") == b":7F4EE0000006C\n"      # the BMV-712's reply (hex_pairs.txt)
+    n = len(saved)
+    for val, text in ((10, "1.0"), (5, "0.5"), (200, "20.0"), (0, "0.0")):
+        req = bytes((0xF4, 0xEE, 0, val & 0xFF, val >> 8))
+        assert _ask(h, _frame(8, req)) == _frame(8, req)
+        assert s.format("temp_coefficient") == text and _get16(h, 0xEEF4) == val
+    assert len(saved) > n
+    s.set("temp_coefficient", "0.7")
+    n = len(saved)
+    for val, near in ((201, 200), (0xFFFE, 200)):                # out of range: 0x04, nearest value, no change
+        req = bytes((0xF4, 0xEE, 0, val & 0xFF, val >> 8))
+        assert _ask(h, _frame(8, req)) == _frame(8, bytes((0xF4, 0xEE, 4, near & 0xFF, near >> 8)))
+    assert len(saved) == n and s.values["temp_coefficient"] == 7
