@@ -17,12 +17,28 @@ _SYNC_AUTO = const(1)           # last_sync_kind of an automatic sync (shunt.mon
 _RATE_FIELDS = ("synchronized", "h4", "h5", "h11", "h12")
 
 
-def _ce_cu(d):
-    return d["ce_mah"] * _CU + d["ce_rem"]
+def _moved(dm, dr, df, lim_mah, unit):
+    """|Δ| >= lim_mah for a difference given as limbs (mAh, cu, 1/65536 cu; unit = cu per mAh), decided in small
+    ints: CE and Qp in cu are long ints on the ESP32, and this runs once a second. The limbs are normalised so
+    that 0 <= dr < unit and 0 <= df < 65536; then Δ >= 0 ⇔ dm >= 0."""
+    if df < 0:
+        df += 65536
+        dr -= 1
+    if dr < 0:
+        dr += unit
+        dm -= 1
+    if dm >= 0:
+        return dm >= lim_mah
+    return -dm - (1 if dr or df else 0) >= lim_mah
 
 
-def _qp_pu(d):
-    return (d["qp_mah"] * _CU + d["qp_rem_cu"]) * 65536 + d["qp_frac"]
+def _ce_moved(a, b, lim_mah):
+    return _moved(a["ce_mah"] - b["ce_mah"], a["ce_rem"] - b["ce_rem"], 0, lim_mah, _CU)
+
+
+def _qp_moved(a, b, lim_mah):
+    return _moved(a["qp_mah"] - b["qp_mah"], a["qp_rem_cu"] - b["qp_rem_cu"], a["qp_frac"] - b["qp_frac"],
+                  lim_mah, _CU)
 
 
 def differs(a, b, skip="op_time_s"):
@@ -104,8 +120,8 @@ class Saver:
             for k in _RATE_FIELDS:
                 if state[k] != base[k]:
                     return RATE
-            lim = capacity_ah * _CU
-            if abs(_ce_cu(state) - _ce_cu(base)) >= lim or abs(_qp_pu(state) - _qp_pu(base)) >= lim * 65536:
+            # 0.1 % of capacity (capacity_ah mAh) of CE or Qp since the saved record
+            if _ce_moved(state, base, capacity_ah) or _qp_moved(state, base, capacity_ah):
                 return RATE
         if now_s - self.last_save_s >= PERIODIC_S and (base is None or differs(state, base, None)):
             return PERIODIC

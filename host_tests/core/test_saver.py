@@ -330,3 +330,20 @@ def test_real_monitor_refills_the_state_dict_in_place():
     d = m.get_state()
     m.set_soc(5000)
     assert m.get_state(d) is d and d == m.get_state() and d["qp_mah"] == 100000
+
+
+def test_the_0_1_percent_rule_in_limbs_agrees_with_the_long_integer_difference():
+    # shunt.saver decides |ΔCE| >= 0.1 % and |ΔQp| >= 0.1 % of capacity from the limbs (mAh, cu, 1/65536 cu)
+    # in small ints; the long-integer difference is the reference, at and around the limit, both signs.
+    from shunt.saver import _moved
+    cu = 360000000
+    cases = []
+    for lim in (1, 200, 9999):
+        for dm in (lim - 1, lim, lim + 1, -lim - 1, -lim, -lim + 1, 0, -1):
+            for dr in (-cu + 1, -1, 0, 1, cu - 1):
+                for df in (-65535, -1, 0, 1, 65535):
+                    cases.append((dm, dr, df, lim))
+    for dm, dr, df, lim in cases:
+        total = (dm * cu + dr) * 65536 + df
+        want = abs(total) >= lim * cu * 65536
+        assert _moved(dm, dr, df, lim, cu) == want, (dm, dr, df, lim)
