@@ -101,13 +101,15 @@ def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
         return 0
     t = terms(mon, v_mv, i_int_ma, a_mah)
     v_ok = t & V_OK
-    ia_ok = t & I_OK and (t & A_OK or not mon.need_accepted) and (t & C_OK or not mon.need_count)
+    ia_ok = t & I_OK and (t & A_OK or not mon.need_accepted)
+    held = ia_ok and mon.need_count and not t & C_OK      # current and charge say full, the count does not
+    if held:
+        ia_ok = 0
     if ia_ok and v_mv > mon.max_v_current_ok_mv:
         mon.max_v_current_ok_mv = v_mv
     if v_ok and i_int_ma < mon.min_i_voltage_ok_ma:
         mon.min_i_voltage_ok_ma = i_int_ma
-    if (v_ok and mon.need_count and not t & C_OK and t & I_OK and (t & A_OK or not mon.need_accepted)
-            and not mon.outage):
+    if held and v_ok and not mon.outage:
         w = mon.withheld_ms             # everything but the count says full: W18 after the detection time
         if w < mon.detect_ms:           # stops counting there, so it stays a small int however long it lasts
             w += dt_ms
@@ -125,7 +127,7 @@ def step(mon, v_mv, i_int_ma, a_mah, dt_ms):
         if t_ms > mon.near_miss_ms:
             mon.near_miss_ms = t_ms
             mon.near_miss_term = 1 if not v_ok else (2 if not t & I_OK else (
-                3 if mon.need_accepted and not t & A_OK else (5 if not ia_ok else 4)))
+                5 if held else (3 if not ia_ok else 4)))
             mon.near_miss_s = mon.op_time_s
         mon.sync_timer_ms = 0
     return 0
