@@ -7,7 +7,7 @@
 #   is never partial and never EAGAIN (-1 only for a bad port or a NULL buffer). `room` models the free ring
 #   (None: unlimited); a write that does not fit stalls the caller until the line has sent enough: `blocked_ms`
 #   adds up that time at `bps` bytes per second (19 200 baud 8N1: 1 920), during which no other task runs.
-#   `line(ms)` is the line sending for ms; `drain_tx(n)` frees n bytes at once.
+#   `line(ms)` is the line sending for ms.
 # - mp_machine_uart_ioctl (line 735) reports POLL_WR always ("FIXME: uart_tx_any_room"), so the firmware cannot
 #   ask for room: drivers.vedirect_uart models the ring from the bytes it wrote and the time that passed.
 # - mp_machine_uart_read (lines 677-708): readinto returns what is buffered, or None (timeout=0) when nothing is.
@@ -51,11 +51,6 @@ class FakeUART:
         if self.room >= self.size:
             self.room = self.size
             self._txf = 0
-
-    def drain_tx(self, n):
-        """The line sent n bytes: that much TX buffer is free again."""
-        if self.room is not None:
-            self.room = min(self.size, self.room + n)
 
     def readinto(self, buf):
         n = min(len(buf), len(self.rx))
