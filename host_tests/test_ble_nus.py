@@ -192,6 +192,14 @@ def _replies(text):
     return out
 
 
+async def _a_central_is_answered(fake):
+    """A central connects and `get capacity` gets its reply."""
+    conn = FakeConn(fake)
+    fake.centrals.put_nowait(conn)
+    fake.write(conn, b"get capacity\n")
+    await until(lambda: conn.received() == "OK capacity=200 Ah\n")
+
+
 def _run(coro):
     return asyncio.run(coro)
 
@@ -329,10 +337,7 @@ def test_notify_retries_while_the_stack_is_out_of_buffers(env):
 
     async def go():
         task = asyncio.create_task(nus.run())
-        conn = FakeConn(fake)
-        fake.centrals.put_nowait(conn)
-        fake.write(conn, b"get capacity\n")
-        await until(lambda: conn.received() == "OK capacity=200 Ah\n")
+        await _a_central_is_answered(fake)
         task.cancel()
     _run(go())
 
@@ -406,10 +411,7 @@ def test_a_failed_connection_does_not_leave_the_console_silent(env):
         fake.fail_connect()
         n = len(fake.adverts)
         await until(lambda: len(fake.adverts) > n and fake.advertising, timeout=2)
-        conn = FakeConn(fake)
-        fake.centrals.put_nowait(conn)
-        fake.write(conn, b"get capacity\n")
-        await until(lambda: conn.received() == "OK capacity=200 Ah\n")
+        await _a_central_is_answered(fake)
         task.cancel()
     _run(go())
 
